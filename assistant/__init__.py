@@ -1,0 +1,1 @@
+"""Answering: retrieval filtered by clearance, cited answers, and the HTTP API."""

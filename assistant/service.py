@@ -1,0 +1,85 @@
+"""The assistant's public face: the one set of functions the API, Slack bot and evals call."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from core.errors import BadQuestion, NotFound
+from core.models import Answer, Document, Hit, Turn
+from core.settings import Clearance, Settings, visible_to
+
+RetrievalMode = Literal["hybrid", "dense", "keyword"]
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One piece of a streamed answer: text deltas, then one final event with the Answer."""
+
+    kind: Literal["delta", "final"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+def validate_question(question: object, settings: Settings) -> str:
+    """The question, stripped, or BadQuestion saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise BadQuestion("question must be a string")
+    cleaned = question.strip()
+    if not cleaned:
+        raise BadQuestion("question is empty")
+    if len(cleaned) > settings.max_question_chars:
+        raise BadQuestion(
+            f"question is {len(cleaned)} characters; the limit is {settings.max_question_chars}"
+        )
+    return cleaned
+
+
+class Assistant:
+    """Retrieval + answering for one deployment; build it with `build_assistant(settings)`."""
+
+    def __init__(self, settings: Settings, retriever, answerer, catalogue) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.answerer = answerer
+        self.catalogue = catalogue
+
+    def ask(self, question: str, clearance: Clearance, history: Sequence[Turn] = ()) -> Answer:
+        """A cited answer, or a plain refusal, using only documents the clearance may see."""
+        question = validate_question(question, self.settings)
+        hits = self.retriever.retrieve(question, clearance, history=history)
+        return self.answerer.answer(question, hits, clearance=clearance, history=history)
+
+    def ask_stream(
+        self, question: str, clearance: Clearance, history: Sequence[Turn] = ()
+    ) -> Iterator[StreamEvent]:
+        """The same answer as `ask`, as text deltas followed by a final event."""
+        question = validate_question(question, self.settings)
+        hits = self.retriever.retrieve(question, clearance, history=history)
+        yield from self.answerer.stream(question, hits, clearance=clearance, history=history)
+
+    def search(
+        self, query: str, clearance: Clearance, top_k: int = 8, mode: RetrievalMode = "hybrid"
+    ) -> list[Hit]:
+        """Ranked passages the clearance may see (no answer composed)."""
+        query = validate_question(query, self.settings)
+        return self.retriever.retrieve(query, clearance, top_k=top_k, mode=mode)
+
+    def documents(self, clearance: Clearance) -> list[Document]:
+        """Documents in the index that the clearance may see."""
+        allowed = visible_to(clearance)
+        return [doc for doc in self.catalogue.documents() if doc.visibility in allowed]
+
+    def pdf_path(self, doc_id: str, clearance: Clearance) -> Path:
+        """The PDF of a document, or NotFound if it has none or the caller may not see it."""
+        for doc in self.documents(clearance):
+            if doc.doc_id == doc_id:
+                path = self.catalogue.pdf_path(doc_id)
+                if path is not None and path.exists():
+                    return path
+        raise NotFound(f"no document {doc_id!r}")
+
+    def readiness(self) -> dict[str, int]:
+        """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
+        return self.retriever.readiness()

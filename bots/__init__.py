@@ -1,0 +1,1 @@
+"""Chat front ends (Slack) that call the same assistant as the HTTP API."""

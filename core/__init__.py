@@ -1,0 +1,1 @@
+"""Shared foundations: settings, plain data types and errors used by every stage."""

@@ -1,0 +1,115 @@
+"""Plain data passed between stages: documents, chunks, hits, citations and answers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One manifest entry: what staff see as a document's identity."""
+
+    doc_id: str
+    title: str
+    organisation: str = ""
+    date: str = ""
+    doc_type: str = ""
+    visibility: str = "confidential"
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one printed page (PDF) or of a whole text file (page 1)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document with everything needed to cite it."""
+
+    id: str
+    doc_id: str
+    title: str
+    organisation: str
+    date: str
+    doc_type: str
+    visibility: str
+    page_start: int
+    page_end: int
+    section: str
+    ordinal: int
+    text: str
+    content_hash: str
+
+    def metadata(self) -> dict[str, str | int]:
+        """Flat metadata for the vector store (everything but the text)."""
+        return {
+            "doc_id": self.doc_id, "title": self.title, "organisation": self.organisation,
+            "date": self.date, "doc_type": self.doc_type, "visibility": self.visibility,
+            "page_start": self.page_start, "page_end": self.page_end, "section": self.section,
+            "ordinal": self.ordinal, "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_record(cls, chunk_id: str, text: str, meta: dict) -> "Chunk":
+        return cls(
+            id=chunk_id, text=text,
+            doc_id=str(meta["doc_id"]), title=str(meta.get("title", "")),
+            organisation=str(meta.get("organisation", "")), date=str(meta.get("date", "")),
+            doc_type=str(meta.get("doc_type", "")), visibility=str(meta["visibility"]),
+            page_start=int(meta.get("page_start", 1)), page_end=int(meta.get("page_end", 1)),
+            section=str(meta.get("section", "")), ordinal=int(meta.get("ordinal", 0)),
+            content_hash=str(meta.get("content_hash", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk and the score that ranked it (higher is better)."""
+
+    chunk: Chunk
+    score: float
+    sources: tuple[str, ...] = field(default=())  # which retrievers found it: "dense", "keyword"
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation, supplied by the caller."""
+
+    role: Literal["user", "assistant"] = Field(description="Who said it.")
+    content: str = Field(max_length=8000, description="What was said.")
+
+
+class Citation(BaseModel):
+    """A numbered source: the document, page and section a claim comes from, and the quote."""
+
+    n: int = Field(description="Marker number used in the answer text as [n], from 1.")
+    doc_id: str
+    title: str
+    page: int = Field(description="1-based PDF page number, as printed in the footer.")
+    section: str = Field(description="Heading path of the section the quote is in.")
+    quote: str = Field(description="The sentence(s) of the source that support the claim.")
+
+
+class DocumentRef(BaseModel):
+    """A document the caller may see, suggested when a question is not covered."""
+
+    doc_id: str
+    title: str
+
+
+class Answer(BaseModel):
+    """The one response shape every interface returns."""
+
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+    mode: Literal["extractive", "llm", "fallback"] = "extractive"
+    closest_documents: list[DocumentRef] = Field(
+        default_factory=list, description="On a refusal: up to 3 documents the caller may see."
+    )
+    notice: str | None = Field(default=None, description="E.g. why the LLM was not used.")

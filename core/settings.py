@@ -1,0 +1,114 @@
+"""One settings object for every stage, read from the environment and `.env`."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+Clearance = Literal["public", "confidential"]
+CLEARANCE_LEVELS: dict[str, tuple[str, ...]] = {
+    "public": ("public",),
+    "confidential": ("public", "confidential"),
+}
+
+
+def visible_to(clearance: Clearance) -> tuple[str, ...]:
+    """Visibilities a caller with this clearance may read."""
+    return CLEARANCE_LEVELS[clearance]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that run offline on one machine."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Corpus and storage
+    corpus_dir: Path = Path("corpus")
+    manifest_name: str = "documents.csv"
+    data_dir: Path = Path("data")
+    default_visibility: Literal["public", "confidential"] = "confidential"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "guidance"
+
+    # Chunking
+    chunk_min_words: int = 120
+    chunk_max_words: int = 350
+    chunk_overlap_words: int = 30
+
+    # Embeddings: "minilm" (offline ONNX), "openai" (any OpenAI-compatible endpoint), "hash" (tests)
+    embedder: Literal["minilm", "openai", "hash"] = "minilm"
+    embed_base_url: str | None = None
+    embed_model: str = "text-embedding-3-small"
+    embed_api_key: str = "unused"
+    embed_batch_size: int = 32
+
+    # Retrieval and answering
+    top_k: int = 8
+    rrf_k: int = 60
+    refusal_threshold: float = 0.30
+    answer_max_sentences: int = 4
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str = "unused"
+    llm_timeout_s: float = 30.0
+
+    # HTTP API
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_keys_file: Path | None = None
+    allow_anonymous: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = 120
+    max_question_chars: int = 2000
+    max_body_bytes: int = 64 * 1024
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Slack
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base_url: str | None = None
+    slack_confidential_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_confidential_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("api_keys", "cors_origins", "slack_confidential_channels",
+                     "slack_confidential_users", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / self.manifest_name
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_path(self) -> Path:
+        return self.data_dir / "keyword"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "ingest_state.json"
+
+    @property
+    def bot_db_path(self) -> Path:
+        return self.data_dir / "slack.sqlite"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings(...)` instead."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Evaluation suite: question sets, metrics, reports and the CI gate."""

@@ -1,0 +1,1 @@
+"""Ingestion: corpus files -> pages -> clean text -> chunks -> vectors -> Chroma + keyword index."""
