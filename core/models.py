@@ -45,6 +45,15 @@ class Chunk:
     ordinal: int
     text: str
     content_hash: str
+    page_map: tuple[tuple[int, int], ...] = ()  # (offset in text, page) where a page begins
+
+    def page_of(self, offset: int) -> int:
+        """The page the character at `offset` of the text was printed on."""
+        page = self.page_start
+        for start, number in self.page_map:
+            if start <= offset:
+                page = number
+        return page
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (everything but the text)."""
@@ -53,6 +62,7 @@ class Chunk:
             "date": self.date, "doc_type": self.doc_type, "visibility": self.visibility,
             "page_start": self.page_start, "page_end": self.page_end, "section": self.section,
             "ordinal": self.ordinal, "content_hash": self.content_hash,
+            "page_map": ",".join(f"{o}:{p}" for o, p in self.page_map),
         }
 
     @classmethod
@@ -65,6 +75,10 @@ class Chunk:
             page_start=int(meta.get("page_start", 1)), page_end=int(meta.get("page_end", 1)),
             section=str(meta.get("section", "")), ordinal=int(meta.get("ordinal", 0)),
             content_hash=str(meta.get("content_hash", "")),
+            page_map=tuple(
+                (int(o), int(p)) for o, p in
+                (pair.split(":") for pair in str(meta.get("page_map", "")).split(",") if pair)
+            ),
         )
 
 

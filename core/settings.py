@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -64,7 +64,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 30.0
 
     # HTTP API
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ASSISTANT_API_KEYS", "API_KEYS"),
+        description="KEY=CLEARANCE pairs, e.g. 'k1=public,k2=confidential'.",
+    )
     api_keys_file: Path | None = None
     allow_anonymous: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

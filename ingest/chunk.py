@@ -1,0 +1,257 @@
+"""Pages -> chunks: headings and numbered paragraphs start chunks; pages and sections kept."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from core.models import Chunk, Document, Page
+
+MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+BULLET = re.compile(r"^([-*•▪●◦]|\(?[a-z]\)|[a-z]\.|\(?[ivx]+\))\s+")
+NUMBERED = re.compile(r"^\d{1,3}(\.\d{1,3})*\.?\s+\S")
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"'“‘(•-])")
+MAX_HEADING_WORDS = 14
+
+
+def heading_key(text: str) -> str:
+    """Compare headings ignoring case, markup and punctuation."""
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def headings_from_markdown(markdown: str) -> dict[str, int]:
+    """Short '#' headings of a markdown rendering of the same document, with their levels."""
+    found: dict[str, int] = {}
+    for line in markdown.splitlines():
+        match = MD_HEADING.match(line.strip())
+        if match:
+            text = re.sub(r"[*_<>/]|\bu\b", "", match.group(2)).strip()
+            if 0 < len(text.split()) <= MAX_HEADING_WORDS:
+                found.setdefault(heading_key(text), len(match.group(1)))
+    return found
+
+
+@dataclass
+class Block:
+    """A heading, list item or paragraph, with the page each part of its text came from."""
+
+    kind: str  # "heading" | "item" | "numbered" | "para"
+    text: str
+    page_marks: list[tuple[int, int]]  # (offset in text, page number)
+    level: int = 0
+    section: str = ""
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    def extend(self, line: str, page: int) -> None:
+        if self.page_marks[-1][1] != page:
+            self.page_marks.append((len(self.text) + 1, page))
+        self.text = f"{self.text} {line}" if self.text else line
+
+
+def _looks_like_heading(line: str, previous: str) -> bool:
+    words = line.split()
+    if not words or len(words) > 10 or line.endswith((".", ",", ";", ":")):
+        return False
+    letters = [c for c in line if c.isalpha()]
+    if len(words) >= 2 and len(letters) >= 6 and all(c.isupper() for c in letters):
+        return True
+    ends_previous = not previous or previous.endswith((".", ":", "?", "!"))
+    return line.endswith("?") and line[0].isupper() and ends_previous and len(words) <= 14
+
+
+def _classify(line: str, next_line: str, previous: str, known: dict[str, int],
+              structured: bool) -> tuple[str, int, int]:
+    """(kind, heading level, lines consumed) for one line of cleaned text."""
+    md = MD_HEADING.match(line)
+    if md and len(md.group(2).split()) <= MAX_HEADING_WORDS:
+        return "heading", len(md.group(1)), 1
+    if md:
+        return "para", 0, 1
+    key = heading_key(line)
+    if key and key in known:
+        return "heading", known[key], 1
+    if next_line and heading_key(line + next_line) in known and len(line.split()) < 12:
+        return "heading", known[heading_key(line + next_line)], 2
+    if not structured and _looks_like_heading(line, previous):
+        return "heading", 2, 1
+    if NUMBERED.match(line):
+        return "numbered", 0, 1
+    if BULLET.match(line):
+        return "item", 0, 1
+    return "para", 0, 1
+
+
+def to_blocks(pages: list[Page], known: dict[str, int], structured: bool) -> list[Block]:
+    """Group lines into blocks; in PDFs a line after a full stop that starts uppercase is a
+    new paragraph, otherwise lines wrap into the block before them."""
+    lines = [(p.number, line) for p in pages for line in p.text.split("\n")]
+    lengths = sorted(len(line) for _, line in lines if line)
+    full_width = lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+    in_list = False
+    blocks: list[Block] = []
+    stack: list[tuple[int, str]] = []
+    previous = ""
+    i = 0
+    while i < len(lines):
+        page, line = lines[i]
+        if not line:
+            previous, i = "", i + 1
+            if blocks:
+                blocks.append(Block("break", "", [(0, page)]))
+            continue
+        next_line = lines[i + 1][1] if i + 1 < len(lines) else ""
+        kind, level, used = _classify(line, next_line, previous, known, structured)
+        if kind == "heading":
+            in_list = False
+            text = MD_HEADING.sub(r"\2", line) if used == 1 else f"{line} {next_line}"
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, text.strip()))
+            blocks.append(Block("heading", text.strip(), [(0, page)], level,
+                                " > ".join(t for _, t in stack)))
+        else:
+            last = blocks[-1] if blocks else None
+            # PDFs lose bullet marks: after "...:" short lines are list items, not wraps
+            in_list = (in_list or previous.endswith(":")) and not previous.endswith(".")
+            if not structured and in_list and kind == "para" and previous \
+                    and len(previous) < 0.8 * full_width:
+                kind = "item"
+            continues = (
+                last is not None and kind == "para" and last.kind in ("para", "item", "numbered")
+                and not (previous.endswith((".", "?", "!", ":")) and line[:1].isupper())
+            )
+            if continues:
+                last.extend(line, page)
+            else:
+                blocks.append(Block(kind, line, [(0, page)], 0,
+                                    " > ".join(t for _, t in stack)))
+        previous = lines[i + used - 1][1]
+        i += used
+    return [b for b in blocks if b.kind != "break"]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+
+
+def _split_long(block: Block, max_words: int) -> list[Block]:
+    """Cut an over-long paragraph at sentence ends, each piece keeping its own pages."""
+    if block.words <= max_words:
+        return [block]
+    pieces, current, start = [], "", 0
+    offset = 0
+    for sentence in split_sentences(block.text):
+        pos = block.text.find(sentence, offset)
+        offset = pos + len(sentence) if pos >= 0 else offset
+        if current and len((current + " " + sentence).split()) > max_words:
+            pieces.append((start, current))
+            current, start = sentence, max(pos, 0)
+        else:
+            if not current:
+                start = max(pos, 0)
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append((start, current))
+    out = []
+    for begin, text in pieces:
+        marks = [(0, _page_at(block.page_marks, begin))]
+        marks += [(o - begin, p) for o, p in block.page_marks if begin < o < begin + len(text)]
+        out.append(Block(block.kind, text, marks, block.level, block.section))
+    return out
+
+
+def _page_at(marks: list[tuple[int, int]], offset: int) -> int:
+    page = marks[0][1]
+    for start, number in marks:
+        if start <= offset:
+            page = number
+    return page
+
+
+@dataclass
+class _Draft:
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def words(self) -> int:
+        return sum(b.words for b in self.blocks)
+
+    @property
+    def has_content(self) -> bool:
+        return any(b.kind != "heading" for b in self.blocks)
+
+
+def _render(block: Block) -> str:
+    return f"- {BULLET.sub('', block.text)}" if block.kind == "item" else block.text
+
+
+def _finish(draft: _Draft, doc: Document, doc_hash: str, ordinal: int) -> Chunk:
+    text, marks = "", []
+    for block in draft.blocks:
+        prefix = "\n" if text else ""
+        base = len(text) + len(prefix)
+        rendered = _render(block)
+        shift = len(rendered) - len(block.text)
+        for offset, page in block.page_marks:
+            at = base + (offset + shift if offset else 0)
+            if not marks or marks[-1][1] != page:
+                marks.append((at, page))
+        text += prefix + rendered
+    content = next((b for b in draft.blocks if b.kind != "heading"), draft.blocks[0])
+    pages = [p for _, p in marks]
+    return Chunk(
+        id=f"{doc.doc_id}:{doc_hash[:12]}:{ordinal:04d}",
+        doc_id=doc.doc_id, title=doc.title, organisation=doc.organisation, date=doc.date,
+        doc_type=doc.doc_type, visibility=doc.visibility,
+        page_start=min(pages), page_end=max(pages),
+        section=content.section, ordinal=ordinal, text=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
+        page_map=tuple(marks),
+    )
+
+
+def chunk_blocks(blocks: Iterable[Block], doc: Document, doc_hash: str,
+                 min_words: int = 120, max_words: int = 350, overlap_words: int = 30) -> list[Chunk]:
+    """Pack blocks into chunks of about min..max words, never across documents."""
+    chunks: list[Chunk] = []
+    draft = _Draft()
+
+    def flush(overlap: bool) -> None:
+        nonlocal draft
+        if not draft.has_content:
+            return
+        chunks.append(_finish(draft, doc, doc_hash, len(chunks)))
+        tail = draft.blocks[-1]
+        carry: list[Block] = []
+        if overlap and tail.kind != "heading":
+            last = split_sentences(tail.text)[-1:] or [""]
+            if 0 < len(last[0].split()) <= overlap_words:
+                begin = max(tail.text.rfind(last[0]), 0)
+                carry = [Block("para", last[0], [(0, _page_at(tail.page_marks, begin))],
+                               0, tail.section)]
+        draft = _Draft(carry)
+
+    for big in blocks:
+        for block in _split_long(big, max_words):
+            if block.kind == "heading" and draft.words >= 40:
+                flush(overlap=False)
+            elif block.kind == "numbered" and draft.words >= min_words:
+                flush(overlap=False)
+            elif draft.words + block.words > max_words and draft.words >= min_words // 2:
+                flush(overlap=True)
+            draft.blocks.append(block)
+    flush(overlap=False)
+    return chunks
+
+
+def chunk_document(pages: list[Page], doc: Document, doc_hash: str, *, known_headings:
+                   dict[str, int] | None = None, structured: bool = False,
+                   min_words: int = 120, max_words: int = 350,
+                   overlap_words: int = 30) -> list[Chunk]:
+    """Cleaned pages of one document -> its chunks, in reading order."""
+    blocks = to_blocks(pages, known_headings or {}, structured)
+    return chunk_blocks(blocks, doc, doc_hash, min_words, max_words, overlap_words)

@@ -1,0 +1,60 @@
+"""Files -> pages: PDFs page by page with pypdf, markdown/text files as one page."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from core.errors import IngestError
+from core.models import Page
+
+log = logging.getLogger(__name__)
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+PDF_SUFFIXES = {".pdf"}
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """The raw pages of one file plus what the chunker needs to know about its format."""
+
+    path: Path
+    pages: list[Page]
+    is_pdf: bool
+
+
+def load_file(path: Path) -> LoadedFile:
+    """Read one corpus file; raise IngestError with a one-line reason if it is unusable."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(f"{path}: unsupported file type {suffix or '(none)'!r}, skipped")
+    if path.stat().st_size == 0:
+        raise IngestError(f"{path}: empty file, skipped")
+    if suffix in PDF_SUFFIXES:
+        return LoadedFile(path, _load_pdf(path), is_pdf=True)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise IngestError(f"{path}: file has no text, skipped")
+    return LoadedFile(path, [Page(1, text)], is_pdf=False)
+
+
+def _load_pdf(path: Path) -> list[Page]:
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise IngestError(f"{path}: encrypted PDF, skipped")
+        pages = [Page(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
+    except IngestError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise IngestError(f"{path}: corrupt or truncated PDF ({exc}), skipped") from exc
+    if not pages:
+        raise IngestError(f"{path}: PDF has no pages, skipped")
+    if sum(len(p.text.strip()) for p in pages) < 20:
+        raise IngestError(f"{path}: PDF has no extractable text (scanned image?), skipped")
+    return pages

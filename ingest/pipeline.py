@@ -1,0 +1,169 @@
+"""The ingest run: only changed documents are re-embedded; readers never see a half-replaced one."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.errors import IngestError
+from core.models import Chunk
+from core.settings import Settings
+from ingest.chunk import chunk_document, headings_from_markdown
+from ingest.clean import clean_pages
+from ingest.embed import Embedder, build_embedder
+from ingest.load import load_file
+from ingest.manifest import Source, discover, markdown_sibling
+from ingest.store import ChunkStore, KeywordIndex
+
+log = logging.getLogger(__name__)
+PIPELINE_VERSION = "3"  # bump when load/clean/chunk change, so every document is redone
+
+
+@dataclass
+class IngestReport:
+    """What a run did, for the summary line and for tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # one clear line per problem
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (f"added {len(self.added)} / updated {len(self.updated)} / unchanged "
+                f"{len(self.unchanged)} / removed {len(self.removed)} / failed {len(self.failed)}"
+                f"; {self.chunks_embedded} chunks embedded, {self.chunks_total} in the index;"
+                f" {self.seconds:.1f} s")
+
+
+def document_hash(source: Source, embedder_name: str) -> str:
+    """Changes when the file, its heading hint, its manifest row or the pipeline change."""
+    digest = hashlib.sha256()
+    digest.update(source.path.read_bytes())
+    sibling = markdown_sibling(source.path) if source.path.suffix.lower() == ".pdf" else None
+    if sibling:
+        digest.update(sibling.read_bytes())
+    digest.update(json.dumps(source.manifest_row, sort_keys=True).encode())
+    digest.update(f"{PIPELINE_VERSION}|{embedder_name}".encode())
+    return digest.hexdigest()
+
+
+def chunks_for(source: Source, doc_hash: str, settings: Settings) -> list[Chunk]:
+    """Load, clean and chunk one document (pure apart from reading its files)."""
+    loaded = load_file(source.path)
+    is_markdown = not loaded.is_pdf
+    pages = clean_pages(loaded.pages, is_markdown=is_markdown)
+    sibling = markdown_sibling(source.path) if loaded.is_pdf else None
+    known = headings_from_markdown(sibling.read_text(encoding="utf-8")) if sibling else {}
+    chunks = chunk_document(
+        pages, source.document, doc_hash, known_headings=known, structured=is_markdown,
+        min_words=settings.chunk_min_words, max_words=settings.chunk_max_words,
+        overlap_words=settings.chunk_overlap_words,
+    )
+    if not chunks:
+        raise IngestError(f"{source.path}: no text left after cleaning, skipped")
+    return chunks
+
+
+class StateFile:
+    """doc_id -> live content hash, a fast cache of what Chroma holds (Chroma stays the truth)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, str] | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def write(self, state: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+        tmp.replace(self.path)
+
+
+def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
+               store: ChunkStore | None = None, rebuild: bool = False,
+               progress: bool = True) -> IngestReport:
+    """Bring the index in line with corpus/: add, update and remove documents."""
+    started = time.perf_counter()
+    report = IngestReport()
+    store = store or ChunkStore(settings)
+    state_file = StateFile(settings.state_path)
+    if rebuild:
+        store.reset()
+        state_file.write({})
+    state = state_file.read()
+    if state is None:
+        state = store.live_documents()
+    sources, unsupported, missing = discover(settings.corpus_dir, settings.manifest_name,
+                                             settings.default_visibility)
+    for path in unsupported:
+        report.failed.append(f"{path}: unsupported file type {path.suffix!r}, skipped")
+    for doc_id in missing:
+        kept = " (old chunks kept)" if doc_id in state else ""
+        report.failed.append(f"{doc_id}: listed in the manifest but no file in "
+                             f"{settings.corpus_dir}{kept}")
+
+    embedder_name = (embedder.name if embedder else _embedder_name(settings))
+    hashes = {s.document.doc_id: document_hash(s, embedder_name) for s in sources}
+    todo = [s for s in sources if state.get(s.document.doc_id) != hashes[s.document.doc_id]]
+    report.unchanged = [s.document.doc_id for s in sources if s not in todo]
+
+    if todo and embedder is None:
+        embedder = build_embedder(settings)
+    bar = tqdm(todo, desc="ingest", unit="doc", disable=not progress or not todo)
+    for source in bar:
+        doc_id = source.document.doc_id
+        bar.set_postfix_str(doc_id[:40])
+        try:
+            chunks = chunks_for(source, hashes[doc_id], settings)
+            vectors = embedder.embed([c.text for c in chunks])
+            store.discard_staged(doc_id)
+            store.stage(chunks, vectors, hashes[doc_id])
+            store.publish(doc_id, chunks, hashes[doc_id])
+        except IngestError as exc:
+            kept = " (old chunks kept)" if doc_id in state else ""
+            report.failed.append(f"{exc}{kept}")
+            continue
+        except Exception as exc:  # one bad file must not stop the run
+            log.exception("%s: unexpected error", source.path)
+            report.failed.append(f"{source.path}: {type(exc).__name__}: {exc}, skipped")
+            continue
+        (report.updated if doc_id in state else report.added).append(doc_id)
+        report.chunks_embedded += len(chunks)
+        state[doc_id] = hashes[doc_id]
+        state_file.write(state)
+
+    present = {s.document.doc_id for s in sources} | set(missing)
+    for doc_id in sorted(set(state) - present):
+        store.remove_document(doc_id)
+        del state[doc_id]
+        report.removed.append(doc_id)
+    state_file.write(state)
+
+    keyword = KeywordIndex(settings.keyword_path)
+    if report.added or report.updated or report.removed or rebuild or not keyword.current_version():
+        KeywordIndex.build(settings.keyword_path, store.live_chunks())
+    report.chunks_total = store.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embedder_name(settings: Settings) -> str:
+    names = {"minilm": "all-MiniLM-L6-v2-int8", "hash": "hash-256"}
+    return names.get(settings.embedder, f"openai:{settings.embed_model}")
