@@ -83,3 +83,44 @@ class Assistant:
     def readiness(self) -> dict[str, int]:
         """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
         return self.retriever.readiness()
+
+
+class Catalogue:
+    """The documents in the index (as the keyword index last published them) and their files."""
+
+    def __init__(self, settings: Settings, keyword) -> None:
+        self.settings = settings
+        self.keyword = keyword
+
+    def documents(self) -> list[Document]:
+        self.keyword.load()
+        seen: dict[str, Document] = {}
+        for chunk in self.keyword.chunks:
+            seen.setdefault(chunk.doc_id, Document(
+                doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
+                date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility,
+            ))
+        return sorted(seen.values(), key=lambda d: d.doc_id)
+
+    def pdf_path(self, doc_id: str) -> Path | None:
+        path = self.settings.corpus_dir / f"{doc_id}.pdf"
+        return path if path.exists() else None
+
+
+def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assistant:
+    """Wire store, keyword index, embedder and answerer as the settings say."""
+    from assistant.answer import ExtractiveAnswerer
+    from assistant.retrieve import Retriever
+    from ingest.embed import build_embedder
+    from ingest.store import ChunkStore, KeywordIndex
+
+    embedder = embedder or build_embedder(settings)
+    keyword = KeywordIndex(settings.keyword_path)
+    retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
+    if answerer is None:
+        answerer = ExtractiveAnswerer(settings, embedder)
+        if settings.llm_base_url:
+            from assistant.llm import LLMAnswerer
+
+            answerer = LLMAnswerer(settings, fallback=answerer)
+    return Assistant(settings, retriever, answerer, Catalogue(settings, keyword))

@@ -89,6 +89,7 @@ class Hit:
     chunk: Chunk
     score: float
     sources: tuple[str, ...] = field(default=())  # which retrievers found it: "dense", "keyword"
+    similarity: float | None = None  # cosine similarity to the question, when dense found it
 
 
 class Turn(BaseModel):

@@ -28,9 +28,13 @@ class Embedder(ABC):
         """Vectors for all texts, L2-normalised, in order."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        parts = [self.embed_batch(texts[i:i + self.batch_size])
-                 for i in range(0, len(texts), self.batch_size)]
-        vectors = np.vstack(parts).astype(np.float32)
+        # similar lengths share a batch, so short texts are not padded to the longest one
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered = [texts[i] for i in order]
+        parts = [self.embed_batch(ordered[i:i + self.batch_size])
+                 for i in range(0, len(ordered), self.batch_size)]
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.vstack(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import uuid
+from functools import lru_cache
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -114,10 +115,15 @@ class ChunkStore:
         ]
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    stemmer = Stemmer.Stemmer("english")
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False,
-                          show_progress=False)
+    """Lower-cased, stop-worded, stemmed words: the keyword index's view of text."""
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(),
+                          return_ids=False, show_progress=False)
 
 
 class KeywordIndex:

@@ -1,0 +1,194 @@
+"""Hits -> Answer without any LLM: the best supporting sentences, each with its citation."""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from assistant.retrieve import query_terms
+from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
+from core.settings import Settings
+from ingest.chunk import SENTENCE_END
+from ingest.embed import Embedder
+
+REFUSAL = "The documents I can search do not answer this."
+CHUNKS_CONSIDERED = 4
+MAX_SENTENCES_SCORED = 64
+MIN_SENTENCE_WORDS = 4
+MAX_SENTENCE_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or list item) of a retrieved chunk, and where it sits in that chunk."""
+
+    chunk: Chunk
+    text: str
+    offset: int
+    rank: int  # rank of its chunk in the retrieval
+    is_item: bool = False
+
+
+def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
+    """Split a chunk into sentences, keeping list items whole and marked as items."""
+    out: list[Sentence] = []
+    cursor = 0
+    for line in chunk.text.split("\n"):
+        line_at = chunk.text.find(line, cursor)
+        cursor = line_at + len(line)
+        if line.startswith("- "):
+            out.append(Sentence(chunk, line[2:].strip(), line_at + 2, rank, is_item=True))
+            continue
+        pos = 0
+        for part in SENTENCE_END.split(line):
+            part = part.strip()
+            if not part:
+                continue
+            at = line.find(part, pos)
+            pos = at + len(part)
+            out.append(Sentence(chunk, part, line_at + max(at, 0), rank))
+    return out
+
+
+def list_after(sentence: Sentence, pool: Sequence[Sentence]) -> list[Sentence]:
+    """The list items that directly follow a sentence ending in ':' in the same chunk."""
+    items, seen = [], False
+    for s in pool:
+        if s.chunk.id != sentence.chunk.id:
+            continue
+        if s is sentence:
+            seen = True
+            continue
+        if seen:
+            if not s.is_item:
+                break
+            items.append(s)
+    return items
+
+
+def select_evidence(question: str, hits: Sequence[Hit],
+                    max_sentences: int) -> tuple[list[Sentence], float]:
+    """The sentences that best answer the question, and the evidence strength (0..1).
+
+    Sentences are scored lexically (idf-weighted share of the question's terms they contain,
+    discounted by their chunk's rank): the semantic work was done by dense retrieval, and
+    this keeps an answer well under the latency budget with no second embedding pass.
+    """
+    pool: list[Sentence] = []
+    for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):
+        pool.extend(sentences_of(hit.chunk, rank))
+    candidates = [s for s in pool
+                  if MIN_SENTENCE_WORDS <= len(s.text.split()) <= MAX_SENTENCE_WORDS]
+    terms = query_terms(question)
+    if not candidates:
+        return [], 0.0
+    sentence_terms = [query_terms(s.text) for s in candidates]
+    n = len(candidates)
+    idf = {t: math.log(1 + n / (1 + sum(t in st for st in sentence_terms))) for t in terms}
+    total = sum(idf.values()) or 1.0
+    coverage = [sum(idf[t] for t in terms & st) / total for st in sentence_terms]
+    score = [c / (1 + 0.25 * s.rank) for c, s in zip(coverage, candidates)]
+    similarity = max((h.similarity for h in hits[:CHUNKS_CONSIDERED]
+                      if h.similarity is not None), default=0.0)
+    order = sorted(range(n), key=lambda i: (-score[i], i))
+    best = score[order[0]]
+    if best == 0:  # a paraphrase sharing no words: lead with the top passage's opening
+        chosen = [s for s in candidates if s.rank == 0][:2]
+        return chosen, 0.6 * similarity
+    strength = 0.6 * similarity + 0.4 * coverage[order[0]]
+    chosen: list[Sentence] = []
+    for index in order:
+        if len(chosen) >= max_sentences or score[index] < 0.6 * best:
+            break
+        if all(candidates[index].text != c.text for c in chosen):
+            chosen.append(candidates[index])
+    return chosen, strength
+
+
+def closest_documents(hits: Sequence[Hit], limit: int = 3) -> list[DocumentRef]:
+    """Distinct documents among the hits (already limited to what the caller may see)."""
+    refs: list[DocumentRef] = []
+    for hit in hits:
+        if all(r.doc_id != hit.chunk.doc_id for r in refs):
+            refs.append(DocumentRef(doc_id=hit.chunk.doc_id, title=hit.chunk.title))
+    return refs[:limit]
+
+
+def refusal(hits: Sequence[Hit], mode: str = "extractive", notice: str | None = None) -> Answer:
+    """A plain 'not covered', naming the closest documents the caller may see."""
+    refs = closest_documents(hits)
+    text = REFUSAL
+    if refs:
+        text += " The closest documents are: " + "; ".join(r.title for r in refs) + "."
+    return Answer(answer=text, refused=True, mode=mode, closest_documents=refs, notice=notice)
+
+
+def citation_for(sentence: Sentence, n: int) -> Citation:
+    chunk = sentence.chunk
+    return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title,
+                    page=chunk.page_of(sentence.offset), section=chunk.section,
+                    quote=sentence.text)
+
+
+def compose(chosen: Sequence[Sentence], pool_items: dict[str, list[Sentence]]) -> Answer:
+    """Sentences in retrieval order, each followed by [n]; a list intro brings its items."""
+    parts: list[str] = []
+    citations: list[Citation] = []
+    used: set[tuple[str, int]] = set()
+    for sentence in chosen:
+        key = (sentence.chunk.id, sentence.offset)
+        if key in used:
+            continue
+        used.add(key)
+        citations.append(citation_for(sentence, len(citations) + 1))
+        marker = f"[{citations[-1].n}]"
+        items = pool_items.get(f"{sentence.chunk.id}:{sentence.offset}", [])
+        if items:
+            lines = [f"{sentence.text} {marker}"]
+            for item in items:
+                used.add((item.chunk.id, item.offset))
+                citations.append(citation_for(item, len(citations) + 1))
+                lines.append(f"- {item.text} [{citations[-1].n}]")
+            parts.append("\n".join(lines))
+        elif sentence.is_item:
+            parts.append(f"- {sentence.text} {marker}")
+        else:
+            parts.append(f"{sentence.text} {marker}")
+    return Answer(answer="\n".join(parts), citations=citations, refused=False, mode="extractive")
+
+
+class ExtractiveAnswerer:
+    """The embedded default: quotes the best sentences of the retrieved passages."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+
+    def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
+               history: Sequence[Turn] = ()) -> Answer:
+        if not hits:
+            return refusal(hits)
+        chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
+        if not chosen or strength < self.settings.refusal_threshold:
+            return refusal(hits)
+        pool: list[Sentence] = []
+        for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):
+            pool.extend(sentences_of(hit.chunk, rank))
+        by_text = {(s.chunk.id, s.offset): s for s in pool}
+        items = {}
+        for sentence in chosen:
+            if sentence.text.endswith(":"):
+                original = by_text.get((sentence.chunk.id, sentence.offset), sentence)
+                items[f"{sentence.chunk.id}:{sentence.offset}"] = list_after(original, pool)
+        return compose(chosen, items)
+
+    def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
+               history: Sequence[Turn] = ()) -> Iterator:
+        from assistant.service import StreamEvent
+
+        result = self.answer(question, hits, clearance=clearance, history=history)
+        for piece in re.split(r"(?<=\n)", result.answer):
+            if piece:
+                yield StreamEvent("delta", text=piece)
+        yield StreamEvent("final", answer=result)

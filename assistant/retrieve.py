@@ -1,0 +1,124 @@
+"""Question -> ranked hits: dense (Chroma) + keyword (BM25), fused, rescored, clearance-filtered.
+
+The clearance filter is applied inside both searches; nothing here filters afterwards.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from core.errors import IndexNotReady
+from core.models import Hit, Turn
+from core.settings import Clearance, Settings, visible_to
+from ingest.embed import Embedder
+from ingest.store import ChunkStore, KeywordIndex, tokenize
+
+FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|that|these|those|he|she|who|which)\b|^(and|but|what about|how about|also)\b", re.I)
+CANDIDATES = 30
+
+
+def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings a chunk appears in."""
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    sources: dict[str, tuple[str, ...]] = {}
+    similarity: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            cid = hit.chunk.id
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+            first.setdefault(cid, hit)
+            sources[cid] = sources.get(cid, ()) + hit.sources
+            if hit.similarity is not None:
+                similarity[cid] = max(similarity.get(cid, -1.0), hit.similarity)
+    ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
+    return [Hit(first[cid].chunk, scores[cid], sources[cid], similarity.get(cid))
+            for cid in ordered]
+
+
+def query_terms(text: str) -> set[str]:
+    """Stemmed content words, as the keyword index sees them."""
+    return set(tokenize([text])[0])
+
+
+def rescore_by_coverage(hits: Sequence[Hit], question: str, weight: float = 1.0) -> list[Hit]:
+    """Boost chunks whose title, section and text cover more of the question's terms.
+
+    RRF only sees ranks; this brings back how much of the question a passage addresses.
+    """
+    terms = query_terms(question)
+    if not terms:
+        return list(hits)
+    rescored = []
+    for hit in hits:
+        chunk_terms = query_terms(f"{hit.chunk.title} {hit.chunk.section} {hit.chunk.text}")
+        coverage = len(terms & chunk_terms) / len(terms)
+        rescored.append(replace(hit, score=hit.score * (1.0 + weight * coverage)))
+    return sorted(rescored, key=lambda h: (-h.score, h.chunk.id))
+
+
+def dedupe_overlaps(hits: Sequence[Hit]) -> list[Hit]:
+    """Drop a hit whose text is wholly contained in a better one."""
+    kept: list[Hit] = []
+    for hit in hits:
+        if not any(hit.chunk.text in k.chunk.text for k in kept):
+            kept.append(hit)
+    return kept
+
+
+def retrieval_query(question: str, history: Sequence[Turn]) -> str:
+    """A follow-up ("and who appoints them?") is searched together with the last question."""
+    earlier = [t.content for t in history if t.role == "user"]
+    if earlier and (len(question.split()) <= 12 or FOLLOW_UP.search(question)):
+        return f"{earlier[-1]} {question}"
+    return question
+
+
+class Retriever:
+    """Hybrid retrieval over one store; built once per process and shared."""
+
+    def __init__(self, settings: Settings, store: ChunkStore, keyword: KeywordIndex,
+                 embedder: Embedder, rescore: bool = True) -> None:
+        self.settings = settings
+        self.store = store
+        self.keyword = keyword
+        self.embedder = embedder
+        self.rescore = rescore
+
+    def dense(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
+        vector = self.embedder.embed([query])[0]
+        return [Hit(chunk, score, ("dense",), similarity=score)
+                for chunk, score in self.store.query(vector, allowed, n)]
+
+    def sparse(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
+        return [Hit(chunk, score, ("keyword",)) for chunk, score in self.keyword.search(query, allowed, n)]
+
+    def retrieve(self, question: str, clearance: Clearance, *, history: Sequence[Turn] = (),
+                 top_k: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The best `top_k` chunks the clearance may see, best first."""
+        top_k = top_k or self.settings.top_k
+        allowed = visible_to(clearance)
+        query = retrieval_query(question, history)
+        if mode == "dense":
+            return self.dense(query, allowed, top_k)
+        if mode == "keyword":
+            return self.sparse(query, allowed, top_k)
+        fused = fuse_rrf([self.dense(query, allowed, CANDIDATES),
+                          self.sparse(query, allowed, CANDIDATES)], k=self.settings.rrf_k)
+        if self.rescore:
+            fused = rescore_by_coverage(fused, query)
+        return dedupe_overlaps(fused)[:top_k]
+
+    def readiness(self) -> dict[str, int]:
+        """Chunk counts in both indexes; IndexNotReady if either is missing or empty."""
+        try:
+            chunks = self.store.count()
+        except Exception as exc:  # a store that cannot be reached is "not ready", not a crash
+            raise IndexNotReady(f"vector store unreachable: {type(exc).__name__}") from exc
+        self.keyword.load()
+        if chunks == 0:
+            raise IndexNotReady("the index is empty: run `python -m ingest` first")
+        return {"chunks": chunks, "keyword_chunks": len(self.keyword.chunks)}
+
+
