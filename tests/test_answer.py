@@ -1,0 +1,182 @@
+"""Cited answers on the real index: right document and page, consistent markers, refusals,
+no confidential material for a public caller, and the LLM path with repairs and fallback."""
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+from assistant.service import build_assistant
+from core.errors import BadQuestion
+from core.models import Turn
+from tests.llm_stub import ChatStub
+
+CONFIDENTIAL = "southwark-2022-07-16-ics-strategic-options"
+MARKER = re.compile(r"\[(\d+)\]")
+
+# (question, document, pages where the answer is printed)
+KNOWN = [
+    ("What are the four aims of integrated care systems?",
+     "nhse-lga-2021-09-thriving-places-guidance", {1}),
+    ("Which areas will Place-based Partnerships in BOB take responsibility for?",
+     "bob-icb-board-2022-09-27-place-based-partnerships", {2}),
+    ("What is the Barking and Dagenham Health and Wellbeing Board recommended to note about the Place Partnership Lead?",
+     "lbbd-hwb-2022-06-14-place-partnership-lead", {1}),
+]
+
+# The six kinds of thing only the confidential paper answers, and text that would betray it.
+CONFIDENTIAL_PROBES = [
+    "How much is the allocation from the ICS to Partnership Southwark in 2022/23?",
+    "What health inequality funding was recently agreed in Southwark?",
+    "Which consultants prepared the Southwark strategic options analysis?",
+    "What are the outline options for the Southwark Place Lead role?",
+    "Which senior council officers in Greenwich and Bexley have taken on the place based role?",
+    "What barriers and risks did Southwark identify for partnership working?",
+]
+LEAKS = ["Southwark", "£145 million", "£781,000", "Mutual Ventures", "Greenwich", "Bexley",
+         "Strategic Options Analysis"]
+
+
+@pytest.mark.parametrize("question,doc_id,pages", KNOWN)
+def test_known_questions_cite_the_right_document_and_page(assistant, question, doc_id, pages):
+    answer = assistant.ask(question, "public")
+    assert not answer.refused, answer.answer
+    assert answer.citations[0].doc_id == doc_id
+    assert answer.citations[0].page in pages
+
+
+def test_every_marker_has_a_citation_and_every_citation_a_marker(assistant):
+    for question, _, _ in KNOWN:
+        answer = assistant.ask(question, "public")
+        markers = [int(n) for n in MARKER.findall(answer.answer)]
+        numbers = [c.n for c in answer.citations]
+        assert numbers == list(range(1, len(numbers) + 1))
+        assert sorted(set(markers)) == numbers
+        assert markers == sorted(markers), "markers run in order"
+        for citation in answer.citations:
+            assert citation.quote and citation.title and citation.page >= 1
+
+
+def test_quotes_are_verbatim_sentences_of_the_cited_page(assistant, indexed_settings):
+    from pypdf import PdfReader
+    import unicodedata
+
+    answer = assistant.ask(KNOWN[0][0], "public")
+    for citation in answer.citations:
+        pdf = PdfReader(indexed_settings.corpus_dir / f"{citation.doc_id}.pdf")
+        page = unicodedata.normalize("NFKC", pdf.pages[citation.page - 1].extract_text())
+        assert " ".join(citation.quote.split()) in " ".join(page.split())
+
+
+@pytest.mark.parametrize("question", [
+    "What is the capital of France?",
+    "How do I renew my passport?",
+    "What is the recipe for a Victoria sponge cake?",
+])
+def test_unanswerable_questions_are_refused_with_closest_documents(assistant, question):
+    answer = assistant.ask(question, "public")
+    assert answer.refused
+    assert answer.citations == []
+    assert "do not answer" in answer.answer
+    assert all(d.doc_id != CONFIDENTIAL for d in answer.closest_documents)
+
+
+@pytest.mark.parametrize("question", CONFIDENTIAL_PROBES)
+def test_public_caller_gets_nothing_from_the_confidential_paper(assistant, question):
+    answer = assistant.ask(question, "public")
+    assert all(c.doc_id != CONFIDENTIAL for c in answer.citations)
+    assert all(d.doc_id != CONFIDENTIAL for d in answer.closest_documents)
+    payload = answer.model_dump_json()
+    for secret in LEAKS:
+        assert secret not in payload
+    hits = assistant.search(question, "public", top_k=20)
+    assert all(h.chunk.visibility == "public" for h in hits)
+
+
+def test_confidential_caller_is_answered_from_the_confidential_paper(assistant):
+    answer = assistant.ask(CONFIDENTIAL_PROBES[0], "confidential")
+    assert not answer.refused
+    assert answer.citations[0].doc_id == CONFIDENTIAL
+    assert "£145 million" in answer.answer
+
+
+def test_documents_list_hides_confidential_titles_from_public_callers(assistant):
+    public = {d.doc_id for d in assistant.documents("public")}
+    everything = {d.doc_id for d in assistant.documents("confidential")}
+    assert CONFIDENTIAL not in public and CONFIDENTIAL in everything
+    assert len(public) == 4
+
+
+def test_follow_up_uses_the_conversation(assistant):
+    first = "What are the leadership roles in place-based partnerships?"
+    history = [Turn(role="user", content=first),
+               Turn(role="assistant", content=assistant.ask(first, "public").answer)]
+    follow_up = assistant.ask("and what skills do they need?", "public", history=history)
+    alone = assistant.ask("and what skills do they need?", "public")
+    assert not follow_up.refused
+    assert follow_up.citations[0].section.endswith("Leadership skills and capabilities")
+    assert not alone.citations or \
+        not alone.citations[0].section.endswith("Leadership skills and capabilities")
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", "x" * 2001])
+def test_empty_or_oversized_questions_are_rejected(assistant, bad):
+    with pytest.raises(BadQuestion):
+        assistant.ask(bad, "public")
+
+
+def _llm_assistant(settings, url: str):
+    return build_assistant(settings.model_copy(update={"llm_base_url": url, "llm_timeout_s": 5}))
+
+
+def test_llm_answer_keeps_valid_citations_and_drops_invented_ones(indexed_settings):
+    reply = ("Integrated care systems exist to achieve four aims [1]. They also run hospitals "
+             "on the moon [9]. Outcomes must improve [1][2].")
+    with ChatStub(reply) as stub:
+        answer = _llm_assistant(indexed_settings, stub.url).ask(KNOWN[0][0], "public")
+    assert answer.mode == "llm" and not answer.refused
+    assert "[9]" not in answer.answer
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
+    prompt = stub.requests[0]["messages"][-1]["content"]
+    assert "[1]" in prompt and "Question: " in prompt
+
+
+def test_llm_answer_with_no_valid_citation_becomes_a_refusal(indexed_settings):
+    with ChatStub("Everything is fine [12].") as stub:
+        answer = _llm_assistant(indexed_settings, stub.url).ask(KNOWN[0][0], "public")
+    assert answer.refused and answer.citations == []
+
+
+def test_llm_saying_not_covered_is_a_refusal(indexed_settings):
+    with ChatStub("NOT_COVERED") as stub:
+        answer = _llm_assistant(indexed_settings, stub.url).ask("What is the capital of France?", "public")
+    assert answer.refused and answer.mode == "llm"
+
+
+def test_llm_endpoint_down_falls_back_to_extractive_and_says_so(indexed_settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    answer = _llm_assistant(indexed_settings, f"http://127.0.0.1:{port}/v1").ask(KNOWN[0][0], "public")
+    assert answer.mode == "fallback" and not answer.refused
+    assert "unavailable" in answer.notice
+    assert answer.citations[0].page == 1
+
+
+def test_llm_stream_sends_tokens_then_a_repaired_final_answer(indexed_settings):
+    with ChatStub("Four aims are set out [1] and [5] [3].") as stub:
+        events = list(_llm_assistant(indexed_settings, stub.url).ask_stream(KNOWN[0][0], "public"))
+    deltas = [e.text for e in events if e.kind == "delta"]
+    final = events[-1]
+    assert len(deltas) > 3 and final.kind == "final"
+    assert final.answer.mode == "llm"
+    assert [c.n for c in final.answer.citations] == [1, 2, 3]
+
+
+def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
+    events = list(assistant.ask_stream(KNOWN[0][0], "public"))
+    assert events[-1].kind == "final"
+    assert "".join(e.text for e in events[:-1]) == events[-1].answer.answer
+    assert events[-1].answer == assistant.ask(KNOWN[0][0], "public")

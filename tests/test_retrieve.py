@@ -1,0 +1,47 @@
+"""Post-retrieval steps are pure list -> list functions with exact, tested orders."""
+from core.models import Chunk, Hit, Turn
+from assistant.retrieve import dedupe_overlaps, fuse_rrf, rescore_by_coverage, retrieval_query
+
+
+def chunk(cid: str, text: str = "text", section: str = "") -> Chunk:
+    return Chunk(id=cid, doc_id="d", title="T", organisation="", date="", doc_type="",
+                 visibility="public", page_start=1, page_end=1, section=section, ordinal=0,
+                 text=text, content_hash="h")
+
+
+def test_rrf_rewards_chunks_found_by_both_retrievers():
+    dense = [Hit(chunk("a"), 0.9, ("dense",), 0.9), Hit(chunk("b"), 0.8, ("dense",), 0.8)]
+    keyword = [Hit(chunk("b"), 7.0, ("keyword",)), Hit(chunk("c"), 5.0, ("keyword",))]
+    fused = fuse_rrf([dense, keyword], k=60)
+    assert [h.chunk.id for h in fused] == ["b", "a", "c"]
+    assert fused[0].sources == ("dense", "keyword")
+    assert fused[0].score == 1 / 62 + 1 / 61
+    assert fused[0].similarity == 0.8 and fused[2].similarity is None
+
+
+def test_rescore_lifts_the_chunk_that_covers_the_question():
+    hits = [Hit(chunk("a", "general words about partnerships"), 0.030),
+            Hit(chunk("b", "the place partnership lead is appointed by the board"), 0.029)]
+    rescored = rescore_by_coverage(hits, "who appoints the place partnership lead")
+    assert [h.chunk.id for h in rescored] == ["b", "a"]
+
+
+def test_rescore_keeps_order_when_question_has_no_content_words():
+    hits = [Hit(chunk("a"), 0.2), Hit(chunk("b"), 0.1)]
+    assert rescore_by_coverage(hits, "the of and") == hits
+
+
+def test_dedupe_drops_text_contained_in_a_better_hit():
+    hits = [Hit(chunk("a", "one two three four"), 1.0), Hit(chunk("b", "two three"), 0.5),
+            Hit(chunk("c", "five"), 0.4)]
+    assert [h.chunk.id for h in dedupe_overlaps(hits)] == ["a", "c"]
+
+
+def test_follow_up_is_searched_with_the_previous_question():
+    history = [Turn(role="user", content="What does the place partnership lead do?"),
+               Turn(role="assistant", content="They lead the partnership [1].")]
+    assert retrieval_query("and who appoints them?", history) == \
+        "What does the place partnership lead do? and who appoints them?"
+    long_new_question = "What are the four aims of integrated care systems set out in the guidance on thriving places"
+    assert retrieval_query(long_new_question, history) == long_new_question
+    assert retrieval_query("and who appoints them?", []) == "and who appoints them?"
