@@ -106,6 +106,20 @@ def select_evidence(question: str, hits: Sequence[Hit],
     return chosen, strength
 
 
+PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
+
+
+def unsupported_names(question: str, hits: Sequence[Hit]) -> list[str]:
+    """Capitalised names in the question that no retrieved passage mentions: a question
+    about somewhere or someone the documents never name is not answered by them."""
+    names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
+    if not names:
+        return []
+    evidence = " ".join(f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}"
+                        for h in hits[:CHUNKS_CONSIDERED]).lower()
+    return sorted(n for n in names if n.lower() not in evidence)
+
+
 def closest_documents(hits: Sequence[Hit], limit: int = 3) -> list[DocumentRef]:
     """Distinct documents among the hits (already limited to what the caller may see)."""
     refs: list[DocumentRef] = []
@@ -170,7 +184,8 @@ class ExtractiveAnswerer:
         if not hits:
             return refusal(hits)
         chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
-        if not chosen or strength < self.settings.refusal_threshold:
+        if not chosen or strength < self.settings.refusal_threshold \
+                or unsupported_names(question, hits):
             return refusal(hits)
         pool: list[Sentence] = []
         for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Retrieval and answering
     top_k: int = 8
     rrf_k: int = 60
-    refusal_threshold: float = 0.30
+    refusal_threshold: float = 0.365
     answer_max_sentences: int = 4
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"

@@ -21,7 +21,7 @@ from ingest.manifest import Source, discover, markdown_sibling
 from ingest.store import ChunkStore, KeywordIndex
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "3"  # bump when load/clean/chunk change, so every document is redone
+PIPELINE_VERSION = "4"  # bump when load/clean/chunk change, so every document is redone
 
 
 @dataclass
@@ -75,6 +75,11 @@ def chunks_for(source: Source, doc_hash: str, settings: Settings) -> list[Chunk]
     if not chunks:
         raise IngestError(f"{source.path}: no text left after cleaning, skipped")
     return chunks
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded: the document title and section path give a passage its context."""
+    return f"{chunk.title}\n{chunk.section}\n{chunk.text}"
 
 
 class StateFile:
@@ -132,7 +137,7 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
         bar.set_postfix_str(doc_id[:40])
         try:
             chunks = chunks_for(source, hashes[doc_id], settings)
-            vectors = embedder.embed([c.text for c in chunks])
+            vectors = embedder.embed([embedding_text(c) for c in chunks])
             store.discard_staged(doc_id)
             store.stage(chunks, vectors, hashes[doc_id])
             store.publish(doc_id, chunks, hashes[doc_id])
