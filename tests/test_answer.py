@@ -43,7 +43,7 @@ def test_known_questions_cite_the_right_document_and_page(assistant, question, d
     answer = assistant.ask(question, "public")
     assert not answer.refused, answer.answer
     assert answer.citations[0].doc_id == doc_id
-    assert answer.citations[0].page in pages
+    assert {c.page for c in answer.citations if c.doc_id == doc_id} & pages
 
 
 def test_every_marker_has_a_citation_and_every_citation_a_marker(assistant):
