@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.retrieve import query_terms
 from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
 from core.settings import Settings
-from ingest.chunk import SENTENCE_END
-from ingest.embed import Embedder
+from ingest.chunk import NUMBERED, SENTENCE_END
 
 REFUSAL = "The documents I can search do not answer this."
 CHUNKS_CONSIDERED = 4
@@ -61,9 +60,10 @@ def list_after(sentence: Sentence, pool: Sequence[Sentence]) -> list[Sentence]:
             seen = True
             continue
         if seen:
-            if not s.is_item:
+            if not s.is_item and len(s.text.split()) >= 6:
                 break
-            items.append(s)
+            if s.is_item:  # short non-items are wrapped tails like "3 Oxfordshire)"
+                items.append(s)
     return items
 
 
@@ -172,12 +172,64 @@ def compose(chosen: Sequence[Sentence], pool_items: dict[str, list[Sentence]]) -
     return Answer(answer="\n".join(parts), citations=citations, refused=False, mode="extractive")
 
 
+LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|following|includes?)\b", re.I)
+
+
+def introduces_list(text: str) -> bool:
+    """'...principles:' or '...associated to one of three themes.' announce a list."""
+    return text.endswith(":") or bool(LIST_INTRO.search(text) and text.endswith("."))
+
+
+def is_heading(sentence: Sentence) -> bool:
+    """A heading chosen as evidence should bring the lines under it."""
+    return sentence.text == sentence.chunk.section.rpartition(" > ")[2].strip()
+
+
+def lines_after(sentence: Sentence, limit: int = 8) -> list[Sentence]:
+    """The lines after a list intro ('...principles:') when the PDF lost the bullet marks:
+    each following paragraph of the chunk is one item, until a short heading-like line."""
+    text = sentence.chunk.text
+    end = text.find("\n", sentence.offset)
+    items: list[Sentence] = []
+    while end != -1 and len(items) < limit:
+        start = end + 1
+        end = text.find("\n", start)
+        line = text[start:end if end != -1 else len(text)].strip()
+        if line.startswith("- "):
+            line, start = line[2:], start + 2
+        if len(line.split()) < 4 and line.endswith("."):
+            continue  # the tail of a wrapped item, already clear from its start
+        if len(line.split()) < 4 or NUMBERED.match(line):
+            break
+        if len(line.split()) > 2 * MAX_SENTENCE_WORDS:  # bullets run together: show the start
+            line = " ".join(line.split()[:MAX_SENTENCE_WORDS])
+            items.append(Sentence(sentence.chunk, line, start, sentence.rank, is_item=True))
+            break
+        items.append(Sentence(sentence.chunk, line, start, sentence.rank, is_item=True))
+    return items
+
+
+def leading_items(chunk: Chunk | None, limit: int = 10) -> list[Sentence]:
+    """The list items a chunk opens with (after any heading lines): a list cut by a chunk
+    boundary continues there."""
+    if chunk is None:
+        return []
+    items: list[Sentence] = []
+    for sentence in sentences_of(chunk, 0):
+        if sentence.is_item:
+            items.append(sentence)
+        elif items or len(sentence.text.split()) > 12:
+            break
+    return items[:limit]
+
+
 class ExtractiveAnswerer:
     """The embedded default: quotes the best sentences of the retrieved passages."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings,
+                 next_chunk: Callable[[Chunk], Chunk | None] | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self.next_chunk = next_chunk or (lambda chunk: None)
 
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Answer:
@@ -193,9 +245,15 @@ class ExtractiveAnswerer:
         by_text = {(s.chunk.id, s.offset): s for s in pool}
         items = {}
         for sentence in chosen:
-            if sentence.text.endswith(":"):
+            if introduces_list(sentence.text) or is_heading(sentence):
                 original = by_text.get((sentence.chunk.id, sentence.offset), sentence)
-                items[f"{sentence.chunk.id}:{sentence.offset}"] = list_after(original, pool)
+                found = list_after(original, pool)
+                last = found[-1].text if found else sentence.text
+                if sentence.chunk.text.rstrip().endswith(last):  # the list runs on
+                    found += leading_items(self.next_chunk(sentence.chunk))
+                if not found:
+                    found = lines_after(sentence)
+                items[f"{sentence.chunk.id}:{sentence.offset}"] = found
         return compose(chosen, items)
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",

@@ -118,7 +118,7 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
     if answerer is None:
-        answerer = ExtractiveAnswerer(settings, embedder)
+        answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk)
         if settings.llm_base_url:
             from assistant.llm import LLMAnswerer
 

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     top_k: int = 8
     rrf_k: int = 60
     refusal_threshold: float = 0.365
-    answer_max_sentences: int = 4
+    answer_max_sentences: int = 5
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "unused"

@@ -106,7 +106,7 @@ def to_blocks(pages: list[Page], known: dict[str, int], structured: bool) -> lis
         next_line = lines[i + 1][1] if i + 1 < len(lines) else ""
         kind, level, used = _classify(line, next_line, previous, known, structured)
         if kind == "heading":
-            in_list = False
+            in_list = previous.endswith(":")  # "...principles:" + heading + items
             text = MD_HEADING.sub(r"\2", line) if used == 1 else f"{line} {next_line}"
             while stack and stack[-1][0] >= level:
                 stack.pop()

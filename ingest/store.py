@@ -135,6 +135,7 @@ class KeywordIndex:
         self.bm25: bm25s.BM25 | None = None
         self.chunks: list[Chunk] = []
         self.visibility = np.array([], dtype=object)
+        self.position: dict[str, int] = {}
 
     @staticmethod
     def build(path: Path, chunks: list[Chunk]) -> str:
@@ -176,8 +177,18 @@ class KeywordIndex:
         records = json.loads((folder / "chunks.json").read_text())
         self.chunks = [Chunk.from_record(r["id"], r["text"], r["meta"]) for r in records]
         self.visibility = np.array([c.visibility for c in self.chunks], dtype=object)
+        self.position = {c.id: i for i, c in enumerate(self.chunks)}
         self.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if records else None
         self.version = version
+
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The chunk that follows `chunk` in its document (ids sort in reading order)."""
+        self.load()
+        at = self.position.get(chunk.id)
+        if at is None or at + 1 >= len(self.chunks):
+            return None
+        following = self.chunks[at + 1]
+        return following if following.doc_id == chunk.doc_id else None
 
     def search(self, query: str, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
         """Top BM25 chunks among the allowed visibilities (others masked out in the search)."""
