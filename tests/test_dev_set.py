@@ -1,0 +1,127 @@
+"""The dev question set fits the schema, covers the corpus, and every quote and page is real."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from evals.dataset import (DEV_SET, DatasetError, Question, load_questions, parse_question,
+                           read_manifest, validate_question, validate_questions,
+                           load_corpus_pages)
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+SOUTHWARK = "southwark-2022-07-16-ics-strategic-options"
+THRIVING = "nhse-lga-2021-09-thriving-places-guidance"
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[Question]:
+    return load_questions(DEV_SET)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[dict[str, str], dict[str, list[str]]]:
+    visibility = read_manifest(CORPUS)
+    return visibility, load_corpus_pages(CORPUS, visibility)
+
+
+def test_every_quote_key_fact_and_page_is_found_in_the_corpus_pdfs(questions):
+    assert validate_questions(questions, CORPUS) == []
+
+
+def test_dev_set_is_big_enough_and_covers_every_document_and_kind(questions):
+    assert len(questions) >= 60
+    docs = {d for q in questions for d in q.docs}
+    assert docs == set(read_manifest(CORPUS))
+    kinds = Counter(q.kind for q in questions)
+    assert set(kinds) == {"fact", "paraphrase", "list", "numeric", "multi_doc", "unanswerable",
+                          "confidential_probe"}
+    assert kinds["confidential_probe"] >= 6
+    assert kinds["unanswerable"] >= 6
+
+
+def test_only_confidential_probes_need_the_confidential_paper(questions):
+    for q in questions:
+        if SOUTHWARK in q.docs:
+            assert q.kind == "confidential_probe", q.id
+
+
+def test_validator_rejects_a_quote_on_the_wrong_page(corpus):
+    visibility, pages = corpus
+    right = Question(id="x", question="?", answerable=True, kind="fact",
+                     pages={THRIVING: (13,)}, key_facts=("subsidiarity",),
+                     quote="guided by the principle of subsidiarity")
+    wrong_page = Question(**{**right.__dict__, "pages": {THRIVING: (12,)}})
+    assert validate_question(right, visibility, pages) == []
+    problems = validate_question(wrong_page, visibility, pages)
+    assert any("quote not found" in p for p in problems)
+    assert any("key fact 'subsidiarity' not found" in p for p in problems)
+
+
+def test_validator_rejects_invented_quotes_unknown_documents_and_long_key_facts(corpus):
+    visibility, pages = corpus
+    bad = Question(id="y", question="?", answerable=True, kind="fact",
+                   pages={THRIVING: (13,), "no-such-doc": (1,)},
+                   key_facts=("one two three four five six",),
+                   quote="Subsidiarity is abolished with immediate effect.")
+    problems = validate_question(bad, visibility, pages)
+    assert any("not in the manifest" in p for p in problems)
+    assert any("quote not found" in p for p in problems)
+    assert any("1-5 words" in p for p in problems)
+
+
+def test_quote_across_a_page_break_matches_adjacent_listed_pages(corpus):
+    visibility, pages = corpus
+    bob = "bob-icb-board-2022-09-27-place-based-partnerships"
+    q = Question(id="z", question="?", answerable=True, kind="fact", pages={bob: (7, 8)},
+                 key_facts=("Chief Delivery Officer",),
+                 quote="These posts report to the Chief Delivery Officer")
+    assert validate_question(q, visibility, pages) == []
+    only_seven = Question(**{**q.__dict__, "pages": {bob: (7,)}})
+    assert validate_question(only_seven, visibility, pages) != []
+
+
+def test_confidential_probe_must_point_only_at_confidential_documents(corpus):
+    visibility, pages = corpus
+    q = Question(id="p", question="?", answerable=True, kind="confidential_probe",
+                 pages={THRIVING: (13,)}, key_facts=("subsidiarity",), quote="subsidiarity")
+    assert any("confidential" in p for p in validate_question(q, visibility, pages))
+
+
+def test_schema_accepts_single_multi_and_null_doc_shapes():
+    base = {"id": "a", "question": "q?", "answerable": True, "key_facts": ["x"], "quote": "x",
+            "kind": "fact"}
+    assert parse_question({**base, "doc": "d1", "pages": [2, 3]}).pages == {"d1": (2, 3)}
+    multi = parse_question({**base, "doc": ["d1", "d2"], "pages": {"d1": [1], "d2": [4]}})
+    assert multi.pages == {"d1": (1,), "d2": (4,)} and multi.docs == ("d1", "d2")
+    none = parse_question({**base, "answerable": False, "kind": "unanswerable", "doc": None,
+                           "pages": [], "key_facts": [], "quote": None})
+    assert none.pages == {}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "trivia"}, "kind"),
+    ({"answerable": "yes"}, "answerable"),
+    ({"pages": [0]}, "pages"),
+    ({"doc": ["d1", "d2"], "pages": {"d1": [1]}}, "one entry per doc"),
+    ({"key_facts": "x"}, "key_facts"),
+])
+def test_schema_rejects_malformed_rows(change, message):
+    row = {"id": "a", "question": "q?", "answerable": True, "doc": "d1", "pages": [1],
+           "key_facts": ["x"], "quote": "x", "kind": "fact", **change}
+    with pytest.raises(DatasetError, match=message):
+        parse_question(row)
+
+
+def test_load_questions_names_the_line_of_a_bad_row_and_rejects_duplicate_ids(tmp_path):
+    good = {"id": "a", "question": "q?", "answerable": True, "doc": "d1", "pages": [1],
+            "key_facts": ["x"], "quote": "x", "kind": "fact"}
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps(good) + "\n")
+    with pytest.raises(DatasetError, match=r"q.jsonl:3: duplicate id 'a'"):
+        load_questions(path)
+    path.write_text(json.dumps(good) + "\n{not json\n")
+    with pytest.raises(DatasetError, match=r"q.jsonl:2"):
+        load_questions(path)
