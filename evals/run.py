@@ -79,7 +79,7 @@ class ApiBackend:
 
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout_s)
-        self.label = url
+        self.label, self.warned = url, False
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.client.post(path, json=body)
@@ -97,7 +97,12 @@ class ApiBackend:
 
     def search(self, query: str, clearance: Clearance, top_k: int, mode: str) -> list[Passage]:
         body = self._post("/v1/search", {"query": query, "top_k": top_k, "mode": mode})
-        return [Passage(r["doc_id"], int(r["page"]), int(r["page"])) for r in body["results"]]
+        if body["results"] and "page_end" not in body["results"][0] and not self.warned:
+            self.warned = True
+            log.warning("%s/v1/search gives no page_end: a passage counts only on its first "
+                        "page, so (doc, page) hits read lower than in-process", self.label)
+        return [Passage(r["doc_id"], int(r["page"]), int(r.get("page_end") or r["page"]))
+                for r in body["results"]]
 
 
 def leak_markers(questions: Sequence[Question], corpus_dir: Path,

@@ -125,3 +125,33 @@ def test_load_questions_names_the_line_of_a_bad_row_and_rejects_duplicate_ids(tm
     path.write_text(json.dumps(good) + "\n{not json\n")
     with pytest.raises(DatasetError, match=r"q.jsonl:2"):
         load_questions(path)
+
+
+def test_feedback_export_writes_drafts_the_suite_loads_and_the_validator_flags(tmp_path, capsys):
+    from bots.store import BotStore
+    from core.models import Answer
+    from evals.__main__ import main as evals_main
+
+    db = tmp_path / "bot.sqlite"
+    store = BotStore(db)
+    store.save_answer("a" * 16, channel="C1", thread_ts="1.0", user="U1",
+                      question="Who chairs the place committee?",
+                      answer=Answer(answer="I could not find that.", refused=True),
+                      clearance="public")
+    assert store.record_feedback("a" * 16, vote="not_helpful", user="U2", channel="C1")
+    out = tmp_path / "drafts.jsonl"
+    assert evals_main(["feedback-export", "--db", str(db), "--out", str(out)]) == 0
+    assert "1 draft case(s)" in capsys.readouterr().out
+    [draft] = load_questions(out)
+    assert draft.question == "Who chairs the place committee?"
+    problems = validate_questions([draft], CORPUS)
+    assert any("needs key_facts" in p for p in problems)
+    assert evals_main(["feedback-export", "--db", str(tmp_path / "none.sqlite"),
+                       "--out", str(out)]) == 1
+
+
+def test_validate_command_reports_ok_for_the_dev_set(capsys):
+    from evals.__main__ import main as evals_main
+
+    assert evals_main(["validate", "--corpus", str(CORPUS)]) == 0
+    assert capsys.readouterr().out.strip().endswith("OK")
