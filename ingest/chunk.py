@@ -72,7 +72,7 @@ def _classify(line: str, next_line: str, previous: str, known: dict[str, int],
     if md:
         return "para", 0, 1
     key = heading_key(line)
-    if key and key in known:
+    if key and key in known and not line[:1].islower():  # 'membership' is a list item
         return "heading", known[key], 1
     if next_line and heading_key(line + next_line) in known and len(line.split()) < 12:
         return "heading", known[heading_key(line + next_line)], 2
@@ -117,8 +117,10 @@ def to_blocks(pages: list[Page], known: dict[str, int], structured: bool) -> lis
             last = blocks[-1] if blocks else None
             # PDFs lose bullet marks: after "...:" short lines are list items, not wraps
             in_list = (in_list or previous.endswith(":")) and not previous.endswith(".")
+            # ...unless a marked item ('• The') wraps onto a lower-case line
+            wraps_marked_item = BULLET.match(previous) and line[:1].islower()
             if not structured and in_list and kind == "para" and previous \
-                    and len(previous) < 0.8 * full_width:
+                    and len(previous) < 0.8 * full_width and not wraps_marked_item:
                 kind = "item"
             continues = (
                 last is not None and kind == "para" and last.kind in ("para", "item", "numbered")

@@ -15,6 +15,7 @@ SUPERSCRIPT = re.compile(r"<sup>\s*\d+\s*</sup>", re.I)
 AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
+INLINE_BULLET = re.compile(r"(?<=\S)[ \t]*•[ \t]*")
 
 
 def normalise(text: str) -> str:
@@ -30,6 +31,11 @@ def strip_html(text: str) -> str:
     text = BLOCK_TAGS.sub("\n", text)
     text = ANY_TAG.sub("", text)
     return html.unescape(text)
+
+
+def split_inline_bullets(text: str) -> str:
+    """A bullet glued to the text before it ('...Partnership• The need') starts a new line."""
+    return INLINE_BULLET.sub("\n• ", text)
 
 
 def strip_markdown_emphasis(text: str) -> str:
@@ -79,7 +85,7 @@ def clean_pages(pages: list[Page], is_markdown: bool = False) -> list[Page]:
     """Clean every page; the page numbers are kept exactly as they were."""
     split = []
     for page in pages:
-        text = strip_html(normalise(page.text))
+        text = split_inline_bullets(strip_html(normalise(page.text)))
         if is_markdown:
             text = strip_markdown_emphasis(text)
         split.append(tidy_lines(text))

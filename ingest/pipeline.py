@@ -21,7 +21,7 @@ from ingest.manifest import Source, discover, markdown_sibling
 from ingest.store import ChunkStore, KeywordIndex
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "5"  # bump when load/clean/chunk change, so every document is redone
+PIPELINE_VERSION = "6"  # bump when load/clean/chunk change, so every document is redone
 
 
 @dataclass

@@ -145,11 +145,11 @@ class KeywordIndex:
         folder = path / f"v-{version}"
         folder.mkdir()
         ordered = sorted(chunks, key=lambda c: c.id)
-        bm25 = bm25s.BM25()
-        if ordered:
+        if ordered:  # an empty index cannot be saved; `load` reads no records as no index
+            bm25 = bm25s.BM25()
             bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in ordered]),
                        show_progress=False)
-        bm25.save(str(folder / "bm25"), show_progress=False)
+            bm25.save(str(folder / "bm25"), show_progress=False)
         records = [{"id": c.id, "text": c.text, "meta": c.metadata()} for c in ordered]
         (folder / "chunks.json").write_text(json.dumps(records))
         pointer = path / "CURRENT.tmp"

@@ -1,0 +1,114 @@
+"""Chunking a real excerpt: headings start chunks and name sections; pages follow the text."""
+from core.models import Chunk, Document, Page
+from ingest.chunk import chunk_document, heading_key, to_blocks
+
+DOC = Document(doc_id="nhse", title="Thriving places", organisation="NHS England",
+               date="2021-09-02", doc_type="guidance", visibility="public")
+# Thriving places, cleaned page 12 (part) and the top of page 13, as pypdf reads them:
+# the PDF lost its bullets and wraps every line; the markdown rendering names the headings.
+PAGE_12 = """\
+4. Governance, decision-making and
+accountability
+Membership
+While it will be for local partners to agree the appropriate organisations and individuals to
+be included in the place-based partnership arrangements, they will do well to consider how
+they will include representation from the following:
+primary care provider leadership, represented by PCN clinical directors or other
+relevant primary care leaders
+providers of acute, community and mental health services, including representatives
+of provider collaboratives where appropriate
+people who use care and support services and their representatives including
+Healthwatch
+local authorities, including Directors of Adult Social Services and Directors of Public
+Health and elected members
+social care providers
+the voluntary, community and social enterprise sector (VCSE)
+the ICB.
+Working with people and communities
+As part of their decision-making arrangements, place-based partnerships should
+systematically involve professionals, people and communities in their programmes of work
+and decision-making processes. This should build on existing approaches to engaging and"""
+PAGE_13 = """\
+co-producing with people and communities; for example, those approaches developed by
+HWBs."""
+HEADINGS = {heading_key("4. Governance, decision-making and accountability"): 1,
+            heading_key("Membership"): 3, heading_key("Working with people and communities"): 3}
+
+
+def test_real_excerpt_chunks_by_heading_with_items_and_pages():
+    chunks = chunk_document([Page(12, PAGE_12), Page(13, PAGE_13)], DOC, "0123456789abcdef",
+                            known_headings=HEADINGS, min_words=40, max_words=120)
+    assert chunks == [
+        Chunk(id="nhse:0123456789ab:0000", doc_id="nhse", title="Thriving places",
+              organisation="NHS England", date="2021-09-02", doc_type="guidance",
+              visibility="public", page_start=12, page_end=12,
+              section="4. Governance, decision-making and accountability > Membership", ordinal=0,
+              text="4. Governance, decision-making and accountability\n"
+                   "Membership\n"
+                   "While it will be for local partners to agree the appropriate organisations and "
+                   "individuals to be included in the place-based partnership arrangements, they will "
+                   "do well to consider how they will include representation from the following:\n"
+                   "- primary care provider leadership, represented by PCN clinical directors or other "
+                   "relevant primary care leaders\n"
+                   "- providers of acute, community and mental health services, including "
+                   "representatives of provider collaboratives where appropriate\n"
+                   "- people who use care and support services and their representatives including "
+                   "Healthwatch\n"
+                   "- local authorities, including Directors of Adult Social Services and Directors "
+                   "of Public Health and elected members\n"
+                   "- social care providers\n"
+                   "- the voluntary, community and social enterprise sector (VCSE)\n"
+                   "- the ICB.",
+              content_hash="c1e59db46baa3b80", page_map=((0, 12),)),
+        Chunk(id="nhse:0123456789ab:0001", doc_id="nhse", title="Thriving places",
+              organisation="NHS England", date="2021-09-02", doc_type="guidance",
+              visibility="public", page_start=12, page_end=13,
+              section="4. Governance, decision-making and accountability > "
+                      "Working with people and communities", ordinal=1,
+              text="Working with people and communities\n"
+                   "As part of their decision-making arrangements, place-based partnerships should "
+                   "systematically involve professionals, people and communities in their "
+                   "programmes of work and decision-making processes. This should build on existing "
+                   "approaches to engaging and co-producing with people and communities; for "
+                   "example, those approaches developed by HWBs.",
+              content_hash="a0e29286574a2720", page_map=((0, 12), (292, 13))),
+    ]
+    assert chunks[1].page_of(chunks[1].text.index("co-producing")) == 13
+    assert chunks[1].page_of(chunks[1].text.index("engaging and")) == 12
+
+
+def test_lower_case_list_item_matching_a_heading_stays_an_item():
+    page = Page(12, "The NHS, local government and other local partners should agree the planned\n"
+                    "governance model for place including:\nmembership\nrepresentation on, and "
+                    "reporting relationships with, the ICP and ICB.\nMembership\nWhile it will be "
+                    "for local partners to agree.")
+    blocks = to_blocks([page], {heading_key("Membership"): 3}, structured=False)
+    assert [(b.kind, b.text, b.section) for b in blocks] == [
+        ("para", "The NHS, local government and other local partners should agree the planned "
+                 "governance model for place including:", ""),
+        ("item", "membership", ""),
+        ("item", "representation on, and reporting relationships with, the ICP and ICB.", ""),
+        ("heading", "Membership", "Membership"),
+        ("para", "While it will be for local partners to agree.", "Membership"),
+    ]
+
+
+def test_bullet_glued_in_the_pdf_wraps_onto_its_next_line():
+    page = Page(1, "The Health and Wellbeing Board is recommended to note:\n"
+                   "• The development of the leadership model for the Place Based Partnership\n"
+                   "• The\nneed to identify the individual who the B&D Place Based Partnership best "
+                   "fit the role")
+    assert [(b.kind, b.text) for b in to_blocks([page], {}, structured=False)] == [
+        ("para", "The Health and Wellbeing Board is recommended to note:"),
+        ("item", "• The development of the leadership model for the Place Based Partnership"),
+        ("item", "• The need to identify the individual who the B&D Place Based Partnership best "
+                 "fit the role"),
+    ]
+
+
+def test_no_chunk_mixes_two_documents():
+    other = Document(doc_id="other", title="Other")
+    first = chunk_document([Page(1, PAGE_12)], DOC, "a" * 16, known_headings=HEADINGS)
+    second = chunk_document([Page(1, PAGE_13)], other, "b" * 16)
+    assert {c.doc_id for c in first} == {"nhse"} and {c.doc_id for c in second} == {"other"}
+    assert [c.ordinal for c in first] == list(range(len(first)))
