@@ -222,7 +222,10 @@ def create_app(settings: Settings | None = None,
         description="Cited answers from NHS and local-government guidance and board papers. "
                     "Send `Authorization: Bearer KEY`; without a key you get public documents.",
     )
-    app.dependency_overrides[get_settings] = lambda: settings
+    async def current_settings() -> Settings:  # async: no worker-thread hop per request
+        return settings
+
+    app.dependency_overrides[get_settings] = current_settings
     app.state.api_keys = load_api_keys(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     _install_error_handlers(app)
@@ -318,7 +321,7 @@ def _add_routes(app: FastAPI) -> None:
                             content_disposition_type="inline")
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         """The process is up."""
         return Health(status="ok")
 

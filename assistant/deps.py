@@ -90,7 +90,7 @@ def load_api_keys(settings: Settings) -> dict[str, Clearance]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_assistant(request: Request) -> Assistant:
+async def get_assistant(request: Request) -> Assistant:
     """The Assistant the lifespan built, or IndexNotReady if it could not be built."""
     assistant = getattr(request.app.state, "assistant", None)
     if assistant is None:
@@ -108,12 +108,14 @@ _bearer = HTTPBearer(
 )
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     settings: SettingsDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Authenticate the Authorization header, then charge the caller's rate limit."""
+    """Authenticate the Authorization header, then charge the caller's rate limit.
+
+    Async (so it runs on the event loop, not a worker thread) because it never blocks."""
     header = request.headers.get("authorization")
     keys: dict[str, Clearance] = request.app.state.api_keys
     if header is None:
