@@ -15,6 +15,8 @@ REFUSAL = "The documents I can search do not answer this."
 CHUNKS_CONSIDERED = 4
 MAX_SENTENCES_SCORED = 64
 MIN_SENTENCE_WORDS = 4
+RANK_DECAY = 0.25  # a sentence from the k-th passage counts 1 / (1 + 0.25 k)
+CUTOFF = 0.5  # keep sentences scoring at least this share of the best one
 MAX_SENTENCE_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
 
 
@@ -88,7 +90,7 @@ def select_evidence(question: str, hits: Sequence[Hit],
     idf = {t: math.log(1 + n / (1 + sum(t in st for st in sentence_terms))) for t in terms}
     total = sum(idf.values()) or 1.0
     coverage = [sum(idf[t] for t in terms & st) / total for st in sentence_terms]
-    score = [c / (1 + 0.25 * s.rank) for c, s in zip(coverage, candidates)]
+    score = [c / (1 + RANK_DECAY * s.rank) for c, s in zip(coverage, candidates)]
     similarity = max((h.similarity for h in hits[:CHUNKS_CONSIDERED]
                       if h.similarity is not None), default=0.0)
     order = sorted(range(n), key=lambda i: (-score[i], i))
@@ -99,7 +101,7 @@ def select_evidence(question: str, hits: Sequence[Hit],
     strength = 0.6 * similarity + 0.4 * coverage[order[0]]
     chosen: list[Sentence] = []
     for index in order:
-        if len(chosen) >= max_sentences or score[index] < 0.6 * best:
+        if len(chosen) >= max_sentences or score[index] < CUTOFF * best:
             break
         if all(candidates[index].text != c.text for c in chosen):
             chosen.append(candidates[index])
