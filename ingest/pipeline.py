@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from core.errors import IngestError
@@ -131,23 +132,24 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
 
     if todo and embedder is None:
         embedder = build_embedder(settings)
-    bar = tqdm(todo, desc="ingest", unit="doc", disable=not progress or not todo)
-    for source in bar:
-        doc_id = source.document.doc_id
-        bar.set_postfix_str(doc_id[:40])
+    prepared: list[tuple[Source, list[Chunk]]] = []
+    for source in todo:
         try:
-            chunks = chunks_for(source, hashes[doc_id], settings)
-            vectors = embedder.embed([embedding_text(c) for c in chunks])
-            store.discard_staged(doc_id)
-            store.stage(chunks, vectors, hashes[doc_id])
-            store.publish(doc_id, chunks, hashes[doc_id])
-        except IngestError as exc:
-            kept = " (old chunks kept)" if doc_id in state else ""
-            report.failed.append(f"{exc}{kept}")
-            continue
+            prepared.append((source, chunks_for(source, hashes[source.document.doc_id], settings)))
         except Exception as exc:  # one bad file must not stop the run
-            log.exception("%s: unexpected error", source.path)
-            report.failed.append(f"{source.path}: {type(exc).__name__}: {exc}, skipped")
+            _record_failure(report, source, exc, state)
+    vectors = _embed_all(embedder, prepared, progress) if prepared else {}
+    for source, chunks in prepared:
+        doc_id = source.document.doc_id
+        try:
+            doc_vectors = vectors.get(doc_id)
+            if doc_vectors is None:  # the batched call failed: try this document alone
+                doc_vectors = embedder.embed([embedding_text(c) for c in chunks])
+            store.discard_staged(doc_id)
+            store.stage(chunks, doc_vectors, hashes[doc_id])
+            store.publish(doc_id, chunks, hashes[doc_id])
+        except Exception as exc:
+            _record_failure(report, source, exc, state)
             continue
         (report.updated if doc_id in state else report.added).append(doc_id)
         report.chunks_embedded += len(chunks)
@@ -167,6 +169,45 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
     report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _record_failure(report: IngestReport, source: Source, exc: Exception,
+                    state: dict[str, str]) -> None:
+    """One line naming the file and the reason; the document's old chunks stay served."""
+    kept = " (old chunks kept)" if source.document.doc_id in state else ""
+    if isinstance(exc, IngestError):
+        report.failed.append(f"{exc}{kept}")
+    else:
+        log.exception("%s: unexpected error", source.path)
+        report.failed.append(f"{source.path}: {type(exc).__name__}: {exc}, skipped{kept}")
+
+
+def _embed_all(embedder: Embedder, prepared: list[tuple[Source, list[Chunk]]],
+               progress: bool) -> dict[str, np.ndarray]:
+    """Embed every changed document's chunks together, shortest texts first, so batches pad
+    little (as fast as the bare embedder); {} if that fails, to retry document by document."""
+    texts = [embedding_text(c) for _, chunks in prepared for c in chunks]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    window = max(embedder.batch_size, 1) * 8
+    out = np.empty((len(texts), 0), dtype=np.float32)
+    try:
+        with tqdm(total=len(texts), desc="embed", unit="chunk", disable=not progress) as bar:
+            parts = []
+            for start in range(0, len(order), window):
+                ids = order[start:start + window]
+                parts.append((ids, embedder.embed([texts[i] for i in ids])))
+                bar.update(len(ids))
+        out = np.empty((len(texts), parts[0][1].shape[1]), dtype=np.float32)
+        for ids, part in parts:
+            out[ids] = part
+    except Exception as exc:
+        log.warning("batched embedding failed (%s); embedding document by document", exc)
+        return {}
+    vectors, at = {}, 0
+    for source, chunks in prepared:
+        vectors[source.document.doc_id] = out[at:at + len(chunks)]
+        at += len(chunks)
+    return vectors
 
 
 def _embedder_name(settings: Settings) -> str:
