@@ -7,7 +7,6 @@ import hmac
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import httpx
 
 from core.models import Answer, Citation, DocumentRef, Turn
 from core.settings import Settings
+from tests.api_server import free_port, settings_env
 
 REPO = Path(__file__).resolve().parents[1]
 SLOW = "[slow] "  # a question starting with this takes the assistant 4 s
@@ -51,10 +51,6 @@ SLACK_SETTINGS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
@@ -265,19 +261,6 @@ def create_test_app():
     return app
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Environment variables that make a child process build these same settings."""
-    env: dict[str, str] = {}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, list):
-            value = ",".join(value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        env[name.upper()] = str(value)
-    return env
 
 
 class BotServer:

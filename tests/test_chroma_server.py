@@ -1,5 +1,4 @@
 """Chroma server mode: a real `chroma run` subprocess, ingested into and queried back over HTTP."""
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -9,6 +8,7 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore, KeywordIndex
+from tests.api_server import free_port
 from tests.conftest import REPO
 from tests.ingest_helpers import ALL_DOCS, BOB, EVERYONE, query_vector
 
@@ -16,10 +16,6 @@ pytestmark = pytest.mark.slow
 CHROMA = REPO / ".venv" / "bin" / "chroma"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
