@@ -1,5 +1,5 @@
 """Query benchmark: retrieval and answer latency on the real corpus and on a synthetic store of
-100,000 chunks, beside a vanilla llama-index VectorStoreIndex over the same Chroma collection.
+100,000 chunks, beside a vanilla llama-index VectorStoreIndex over the same Chroma collections.
 
 Run on demand (`make bench`); prints figures and asserts nothing. Targets at 100k chunks on the
 2-core machine: retrieval p95 < 50 ms, extractive answer p95 < 150 ms. The synthetic store is
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from llama_index.core import VectorStoreIndex  # noqa: E402
+from llama_index.core.schema import NodeWithScore  # noqa: E402
 from llama_index.core.embeddings import BaseEmbedding  # noqa: E402
 from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
@@ -35,7 +36,7 @@ from core.models import Chunk  # noqa: E402
 from core.settings import Settings, visible_to  # noqa: E402
 from ingest.embed import Embedder, build_embedder  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
-from ingest.store import ChunkStore, KeywordIndex, _live_filter  # noqa: E402
+from ingest.store import ChunkStore, KeywordIndex  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 CLEARANCES = ("public", "confidential")
@@ -45,6 +46,7 @@ PROBE_QUESTIONS = 8
 LLAMA_TOP_K = 8
 CONFIDENTIAL_SHARE = 0.10
 CHUNKS_PER_DOC = 20
+STORE_LAYOUT = "collection per visibility"  # a cache in an older layout is rebuilt
 FALLBACK_QUESTIONS = [
     "What are the four aims of integrated care systems?",
     "What is a place-based partnership?",
@@ -135,17 +137,28 @@ class LlamaEmbedding(BaseEmbedding):
         return self._embedder.embed([text])[0].tolist()
 
 
-def llama_retrievers(store: ChunkStore, embedder: Embedder) -> dict[str, Any]:
-    """A vanilla VectorStoreIndex retriever per clearance over the same collection.
+class MergedRetriever:
+    """Several llama-index retrievers asked in turn, best scores first: how a caller of
+    llama-index reads more than one Chroma collection."""
 
-    MetadataFilter values cannot be booleans, so the `live` + visibility filter is passed as the
-    Chroma `where` llama-index forwards (vector_store_kwargs): exactly the filter we query with.
-    """
-    index = VectorStoreIndex.from_vector_store(
-        ChromaVectorStore(chroma_collection=store.collection),
-        embed_model=LlamaEmbedding(embedder))
-    return {c: index.as_retriever(similarity_top_k=LLAMA_TOP_K,
-                                  vector_store_kwargs={"where": _live_filter(visible_to(c))})
+    def __init__(self, retrievers: list[Any], top_k: int) -> None:
+        self.retrievers, self.top_k = retrievers, top_k
+
+    def retrieve(self, query: str) -> list[NodeWithScore]:
+        nodes = [n for r in self.retrievers for n in r.retrieve(query)]
+        return sorted(nodes, key=lambda n: -(n.score or 0.0))[:self.top_k]
+
+
+def llama_retrievers(store: ChunkStore, embedder: Embedder) -> dict[str, Any]:
+    """A vanilla VectorStoreIndex retriever per collection, each clearance reading the same
+    collections ChunkStore reads for it."""
+    embed = LlamaEmbedding(embedder)
+    per_collection = {
+        v: VectorStoreIndex.from_vector_store(
+            ChromaVectorStore(chroma_collection=store.collection(v)), embed_model=embed,
+        ).as_retriever(similarity_top_k=LLAMA_TOP_K)
+        for v in visible_to("confidential")}
+    return {c: MergedRetriever([per_collection[v] for v in visible_to(c)], LLAMA_TOP_K)
             for c in CLEARANCES}
 
 
@@ -195,14 +208,15 @@ def measure(assistant: Assistant, questions: list[str], llama: dict[str, Any],
 
 
 def filter_probe(retriever: Any, questions: list[str]) -> dict[str, dict[str, float]]:
-    """What the Chroma `where` (live + visibility) costs: the same query with and without it."""
-    collection = retriever.store.collection
+    """Why visibility picks a collection instead of a `where`: the public query as ChunkStore
+    runs it, and the same query with the metadata filter embedded Chroma scans records for."""
+    collection = retriever.store.collection("public")
     vectors = retriever.embedder.embed(questions)
     include = ["documents", "metadatas", "distances"]
     variants = {
-        "where, as ChunkStore": dict(where=_live_filter(visible_to("public")), include=include),
-        "no where": dict(include=include),
-        "no where, ids only": dict(include=[]),
+        "public collection": dict(include=include),
+        "same + where": dict(where={"visibility": "public"}, include=include),
+        "ids only": dict(include=[]),
     }
     out = {}
     for name, kwargs in variants.items():
@@ -232,7 +246,7 @@ def report(title: str, r: dict) -> None:
     print(f"    hybrid / llama-index: p50 x{ratio:.2f}, p95 x{ratio95:.2f}; "
           f"dense / llama-index p50 x{r['dense top-8']['p50'] / r['llama-index']['p50']:.2f}")
     print(f"  answers refused: {r['refused']} of {r['ask']['n']}")
-    print(f"  chroma filter probe ({PROBE_QUESTIONS} questions, public, n={CANDIDATES}):")
+    print(f"  chroma probe ({PROBE_QUESTIONS} questions, public, n={CANDIDATES}):")
     for name, s in r["filter probe"].items():
         print(f"    {name:<24}p50 {s['p50']:7.1f}  p95 {s['p95']:7.1f} ms")
 
@@ -297,6 +311,16 @@ def synthetic(real: list[Chunk], vectors: np.ndarray, size: int,
     return chunks, np.vstack(mixes).astype(np.float32), hashes
 
 
+def live_chunks_with_vectors(store: ChunkStore) -> tuple[list[Chunk], np.ndarray]:
+    chunks, vectors = [], []
+    for collection in store.served():
+        got = collection.get(include=["documents", "metadatas", "embeddings"])
+        chunks += [Chunk.from_record(i, t, m)
+                   for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        vectors += list(got["embeddings"])
+    return chunks, np.asarray(vectors, dtype=np.float32)
+
+
 def fingerprint(real: list[Chunk]) -> str:
     return hashlib.sha256("".join(sorted(c.content_hash for c in real)).encode()).hexdigest()[:16]
 
@@ -305,15 +329,11 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
     """The cached synthetic store for `size`, built first if missing, stale or asked for."""
     folder = OUT / f"synthetic-{size}"
     marker = folder / "READY.json"
-    real_store = ChunkStore(real_settings)
-    got = real_store.collection.get(where={"live": True},
-                                    include=["documents", "metadatas", "embeddings"])
-    real = [Chunk.from_record(i, t, m)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    real, vectors = live_chunks_with_vectors(ChunkStore(real_settings))
     settings = bench_settings(folder)
-    if not rebuild and marker.exists():  # keyed by size: latency hardly depends on the text
-        info = json.loads(marker.read_text())
+    cached = json.loads(marker.read_text()) if marker.exists() else {}
+    if not rebuild and cached.get("layout") == STORE_LAYOUT:  # keyed by size: latency hardly depends on the text
+        info = cached
         info["cached"] = True
         info["stale"] = info.get("fingerprint") != fingerprint(real)
         return settings, info
@@ -327,19 +347,22 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
     t0 = time.perf_counter()
     store = ChunkStore(settings)
     batch = min(5000, store.client.get_max_batch_size())
-    for start in range(0, len(chunks), batch):  # the metadata ChunkStore.publish leaves behind
-        part = chunks[start:start + batch]
-        store.collection.upsert(
-            ids=[c.id for c in part], embeddings=mixed[start:start + len(part)],
-            documents=[c.text for c in part],
-            metadatas=[{**c.metadata(), "doc_hash": hashes[c.doc_id], "live": True} for c in part],
-        )
+    for start in range(0, len(chunks), batch):  # the records ChunkStore.publish leaves behind
+        part = range(start, min(start + batch, len(chunks)))
+        for visibility in visible_to("confidential"):
+            keep = [n for n in part if chunks[n].visibility == visibility]
+            store.collection(visibility).upsert(
+                ids=[chunks[n].id for n in keep], embeddings=mixed[keep],
+                documents=[chunks[n].text for n in keep],
+                metadatas=[{**chunks[n].metadata(), "doc_hash": hashes[chunks[n].doc_id]}
+                           for n in keep],
+            )
     timings["chroma upsert"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     KeywordIndex.build(settings.keyword_path, chunks)
     timings["bm25 build"] = time.perf_counter() - t0
-    info = {"size": len(chunks), "fingerprint": fingerprint(real), "seconds": timings,
+    info = {"size": len(chunks), "layout": STORE_LAYOUT, "fingerprint": fingerprint(real), "seconds": timings,
             "confidential": sum(c.visibility == "confidential" for c in chunks)}
     marker.write_text(json.dumps(info, indent=1))
     info["cached"], info["stale"] = False, False

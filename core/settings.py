@@ -14,6 +14,7 @@ CLEARANCE_LEVELS: dict[str, tuple[str, ...]] = {
     "public": ("public",),
     "confidential": ("public", "confidential"),
 }
+VISIBILITIES = frozenset(v for levels in CLEARANCE_LEVELS.values() for v in levels)
 
 
 def visible_to(clearance: Clearance) -> tuple[str, ...]:

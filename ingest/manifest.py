@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.models import Document
+from core.settings import VISIBILITIES
 from ingest.load import PDF_SUFFIXES, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
-VISIBILITIES = {"public", "confidential"}
 
 
 @dataclass(frozen=True)

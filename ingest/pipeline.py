@@ -22,7 +22,7 @@ from ingest.manifest import Source, discover, markdown_sibling
 from ingest.store import ChunkStore, KeywordIndex
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "6"  # bump when load/clean/chunk change, so every document is redone
+PIPELINE_VERSION = "7"  # bump when load/clean/chunk or the store layout change, so every document is redone
 
 
 @dataclass
@@ -110,6 +110,7 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
     report = IngestReport()
     store = store or ChunkStore(settings)
     state_file = StateFile(settings.state_path)
+    store.drop_single_collection()
     if rebuild:
         store.reset()
         state_file.write({})

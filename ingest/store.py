@@ -1,7 +1,9 @@
 """Chunks + vectors -> Chroma (embedded or server), and the BM25 keyword index beside it.
 
-Visibility is always filtered inside the query (Chroma `where`, BM25 `weight_mask`), so a
-caller's results are drawn only from documents their clearance may see.
+Visibility is always filtered inside the query: Chroma keeps one collection per visibility and a
+caller's query only ever opens the collections their clearance may read (a `where` on a metadata
+field made embedded Chroma scan every record: 0.6-1 s at 100k chunks against 30 ms without), and
+the BM25 search masks the other chunks out with `weight_mask`.
 """
 from __future__ import annotations
 
@@ -18,13 +20,16 @@ import bm25s
 import chromadb
 import numpy as np
 import Stemmer
+from chromadb.api.models.Collection import Collection
 
 from core.errors import IndexNotReady
 from core.models import Chunk
-from core.settings import Settings
+from core.settings import VISIBILITIES, Settings
 
 log = logging.getLogger(__name__)
 ADD_BATCH = 512
+STAGING = "staging"
+RECORD = ["documents", "metadatas"]
 
 
 def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
@@ -39,80 +44,116 @@ def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
-def _live_filter(visibilities: Sequence[str]) -> dict:
-    return {"$and": [{"live": True}, {"visibility": {"$in": list(visibilities)}}]}
+def _chunks(got: dict) -> list[Chunk]:
+    return [Chunk.from_record(i, t, m)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
 
 class ChunkStore:
-    """The Chroma collection of chunks; a chunk is served only once its document is `live`."""
+    """Chunks in Chroma: one served collection per visibility, and a staging collection where a
+    new version of a document waits, invisible to readers, until `publish` copies it across."""
 
     def __init__(self, settings: Settings, client: chromadb.api.ClientAPI | None = None) -> None:
         self.client = client or chroma_client(settings)
-        self.name = settings.collection
-        self.collection = self.client.get_or_create_collection(
-            self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        self.prefix = settings.collection
+        self._open: dict[str, Collection] = {}
+
+    def collection(self, part: str) -> Collection:
+        """The collection for a visibility (or STAGING), created on first use."""
+        if part not in self._open:
+            self._open[part] = self.client.get_or_create_collection(
+                f"{self.prefix}-{part}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+        return self._open[part]
+
+    def served(self, visibilities: Sequence[str] = tuple(sorted(VISIBILITIES))) -> list[Collection]:
+        """The collections readers with these visibilities may query, and no others."""
+        unknown = set(visibilities) - VISIBILITIES
+        if unknown:
+            raise ValueError(f"unknown visibility {sorted(unknown)}")
+        return [self.collection(v) for v in sorted(set(visibilities))]
 
     def reset(self) -> None:
         """Drop every chunk (for --rebuild)."""
-        self.client.delete_collection(self.name)
-        self.collection = self.client.get_or_create_collection(
-            self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        self._drop({f"{self.prefix}-{part}" for part in (*VISIBILITIES, STAGING)})
+        self._open.clear()
+
+    def drop_single_collection(self) -> None:
+        """Remove the one-collection layout of versions before the split by visibility."""
+        self._drop({self.prefix})
+
+    def _drop(self, names: set[str]) -> None:
+        for name in names & {c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(name)
 
     def count(self) -> int:
-        return self.collection.count()
+        """Chunks readers can see."""
+        return sum(c.count() for c in self.served())
 
     def live_documents(self) -> dict[str, str]:
         """doc_id -> content hash of the version readers currently see."""
-        got = self.collection.get(where={"live": True}, include=["metadatas"])
-        return {m["doc_id"]: m["doc_hash"] for m in got["metadatas"] or []}
+        return {m["doc_id"]: m["doc_hash"]
+                for c in self.served() for m in c.get(include=["metadatas"])["metadatas"] or []}
 
     def stage(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hash: str) -> None:
         """Write a new version's chunks, invisible to readers until `publish`."""
+        staging = self.collection(STAGING)
         for start in range(0, len(chunks), ADD_BATCH):
             batch = chunks[start:start + ADD_BATCH]
-            self.collection.upsert(
+            staging.upsert(
                 ids=[c.id for c in batch],
                 embeddings=vectors[start:start + len(batch)],
                 documents=[c.text for c in batch],
-                metadatas=[{**c.metadata(), "doc_hash": doc_hash, "live": False} for c in batch],
+                metadatas=[{**c.metadata(), "doc_hash": doc_hash} for c in batch],
             )
 
     def publish(self, doc_id: str, chunks: Sequence[Chunk], doc_hash: str) -> None:
-        """Make the staged version live, then drop every other version of the document."""
+        """Copy the staged version into its visibility's collection, then drop every other
+        version of the document (from every collection: its visibility may have changed)."""
+        staging = self.collection(STAGING)
         for start in range(0, len(chunks), ADD_BATCH):
-            batch = chunks[start:start + ADD_BATCH]
-            self.collection.update(
-                ids=[c.id for c in batch],
-                metadatas=[{**c.metadata(), "doc_hash": doc_hash, "live": True} for c in batch],
-            )
-        self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+            ids = [c.id for c in chunks[start:start + ADD_BATCH]]
+            got = staging.get(ids=ids, include=["embeddings", *RECORD])
+            if len(got["ids"]) != len(ids):
+                raise RuntimeError(f"{doc_id}: {len(ids) - len(got['ids'])} staged chunks missing")
+            for visibility in {m["visibility"] for m in got["metadatas"]}:
+                keep = [n for n, m in enumerate(got["metadatas"]) if m["visibility"] == visibility]
+                self.collection(visibility).upsert(
+                    ids=[got["ids"][n] for n in keep],
+                    embeddings=np.asarray(got["embeddings"])[keep],
+                    documents=[got["documents"][n] for n in keep],
+                    metadatas=[got["metadatas"][n] for n in keep],
+                )
+        for collection in self.served():
+            collection.delete(where={"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+        staging.delete(where={"doc_id": doc_id})
 
     def discard_staged(self, doc_id: str) -> None:
         """Remove half-written versions left by an interrupted run."""
-        self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"live": False}]})
+        self.collection(STAGING).delete(where={"doc_id": doc_id})
+
+    def staged_chunks(self) -> list[Chunk]:
+        """Chunks written but not published (normally none)."""
+        return _chunks(self.collection(STAGING).get(include=RECORD))
 
     def remove_document(self, doc_id: str) -> None:
-        self.collection.delete(where={"doc_id": doc_id})
+        for collection in (*self.served(), self.collection(STAGING)):
+            collection.delete(where={"doc_id": doc_id})
 
     def live_chunks(self) -> list[Chunk]:
         """Every chunk readers can see, for rebuilding the keyword index."""
-        got = self.collection.get(where={"live": True}, include=["documents", "metadatas"])
-        return [Chunk.from_record(i, t, m)
-                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return [c for collection in self.served() for c in _chunks(collection.get(include=RECORD))]
 
     def query(self, vector: np.ndarray, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
-        """Nearest live chunks among the allowed visibilities, with cosine similarity."""
-        result = self.collection.query(
-            query_embeddings=[vector], n_results=n, where=_live_filter(visibilities),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (Chunk.from_record(i, t, m), 1.0 - float(d))
-            for i, t, m, d in zip(result["ids"][0], result["documents"][0],
-                                  result["metadatas"][0], result["distances"][0])
-        ]
+        """Nearest chunks among the allowed visibilities, with cosine similarity: each allowed
+        collection is asked for its best `n`, and the best `n` of those returned."""
+        hits: list[tuple[Chunk, float]] = []
+        for collection in self.served(visibilities):
+            result = collection.query(query_embeddings=[vector], n_results=n,
+                                      include=[*RECORD, "distances"])
+            hits += [(Chunk.from_record(i, t, m), 1.0 - float(d))
+                     for i, t, m, d in zip(result["ids"][0], result["documents"][0],
+                                           result["metadatas"][0], result["distances"][0])]
+        return sorted(hits, key=lambda hit: -hit[1])[:n]
 
 
 @lru_cache(maxsize=1)

@@ -30,8 +30,10 @@ def live_chunks(settings: Settings, doc_id: str | None = None) -> list[Chunk]:
 
 
 def all_records(settings: Settings) -> list[dict]:
-    """Every record in the collection, staged or live, as metadata dicts."""
-    return ChunkStore(settings).collection.get(include=["metadatas"])["metadatas"]
+    """Every record in the store, staged or live, as metadata dicts with a `live` flag."""
+    store = ChunkStore(settings)
+    return ([{**c.metadata(), "live": True} for c in store.live_chunks()]
+            + [{**c.metadata(), "live": False} for c in store.staged_chunks()])
 
 
 def chunk_containing(chunks: list[Chunk], sentence: str) -> Chunk:

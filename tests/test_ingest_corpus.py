@@ -59,19 +59,23 @@ def test_no_chunk_keeps_html_remnants(chunks):
 
 
 def test_every_chunk_carries_its_citation_metadata(indexed_settings):
-    records = ChunkStore(indexed_settings).collection.get(include=["metadatas", "documents"])
-    assert records["ids"]
-    required = {"doc_id", "title", "organisation", "date", "doc_type", "visibility",
-                "page_start", "page_end", "section", "ordinal", "content_hash"}
-    for chunk_id, text, meta in zip(records["ids"], records["documents"], records["metadatas"]):
-        assert required <= set(meta), chunk_id
-        assert text.strip() and meta["live"] is True
-        assert all(str(meta[k]).strip() for k in ("doc_id", "title", "organisation", "date",
-                                                   "doc_type", "content_hash")), chunk_id
-        assert meta["visibility"] in ("public", "confidential")
-        assert 1 <= meta["page_start"] <= meta["page_end"]
-        assert chunk_id.startswith(f"{meta['doc_id']}:")
-    by_doc = {m["doc_id"]: m for m in records["metadatas"]}
+    store = ChunkStore(indexed_settings)
+    assert store.staged_chunks() == []
+    metadatas = []
+    for visibility in ("public", "confidential"):
+        records = store.collection(visibility).get(include=["metadatas", "documents"])
+        assert records["ids"], visibility
+        required = {"doc_id", "title", "organisation", "date", "doc_type", "visibility",
+                    "page_start", "page_end", "section", "ordinal", "content_hash", "doc_hash"}
+        for chunk_id, text, meta in zip(records["ids"], records["documents"], records["metadatas"]):
+            assert required <= set(meta), chunk_id
+            assert text.strip() and meta["visibility"] == visibility  # each in its own collection
+            assert all(str(meta[k]).strip() for k in ("doc_id", "title", "organisation", "date",
+                                                       "doc_type", "content_hash")), chunk_id
+            assert 1 <= meta["page_start"] <= meta["page_end"]
+            assert chunk_id.startswith(f"{meta['doc_id']}:")
+        metadatas += records["metadatas"]
+    by_doc = {m["doc_id"]: m for m in metadatas}
     assert by_doc[SOUTHWARK]["visibility"] == "confidential"
     assert by_doc[NHSE]["visibility"] == "public" and by_doc[NHSE]["date"] == "2021-09-02"
 
@@ -100,3 +104,19 @@ def test_no_chunk_spans_two_documents(chunks):
             head, tail = " ".join(chunk.text.split()[:4]), " ".join(chunk.text.split()[-4:])
             others = [d for d, text in sources.items() if d != doc_id and head in text and tail in text]
             assert others == [], chunk.id
+
+
+def test_a_query_reads_only_the_collections_its_visibilities_name(indexed_settings):
+    from ingest.embed import build_embedder
+
+    store = ChunkStore(indexed_settings)
+    vector = build_embedder(indexed_settings).embed(["Southwark strategic options and risks"])[0]
+    public_count = store.collection("public").count()
+    public = store.query(vector, ("public",), n=10_000)
+    assert len(public) == public_count and {c.visibility for c, _ in public} == {"public"}
+    everyone = store.query(vector, EVERYONE, n=10)
+    scores = [score for _, score in everyone]
+    assert scores == sorted(scores, reverse=True) and len(everyone) == 10
+    assert SOUTHWARK in {c.doc_id for c, _ in everyone}
+    with pytest.raises(ValueError, match="unknown visibility"):
+        store.query(vector, ("internal",), n=1)

@@ -128,9 +128,9 @@ def test_rebuild_starts_clean(hash_settings):
 
     first = run_ingest(hash_settings, progress=False)
     store = ChunkStore(hash_settings)
-    store.collection.upsert(ids=["stray:0"], embeddings=[query_vector("stray")],
-                            documents=["stray"], metadatas=[{"doc_id": "stray", "live": True,
-                                                             "visibility": "public"}])
+    store.collection("public").upsert(ids=["stray:0"], embeddings=[query_vector("stray")],
+                                      documents=["stray"], metadatas=[{"doc_id": "stray",
+                                                                       "visibility": "public"}])
     report = run_ingest(hash_settings, progress=False, rebuild=True)
     assert sorted(report.added) == ALL_DOCS and report.updated == []
     assert report.chunks_embedded == report.chunks_total == first.chunks_total
