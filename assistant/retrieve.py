@@ -42,20 +42,15 @@ def query_terms(text: str) -> set[str]:
     return set(tokenize([text])[0])
 
 
-def rescore_by_coverage(hits: Sequence[Hit], question: str, weight: float = 1.0) -> list[Hit]:
-    """Boost chunks whose title, section and text cover more of the question's terms.
+def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
+                        weight: float = 1.0) -> list[Hit]:
+    """Boost chunks whose title, section and text cover more of the question's terms
+    (`coverage`, one share per hit, from `KeywordIndex.term_coverage`).
 
     RRF only sees ranks; this brings back how much of the question a passage addresses.
     """
-    terms = query_terms(question)
-    if not terms or not hits:
-        return list(hits)
-    # one tokenize call for all hits: per-call overhead was most of a retrieval's time
-    texts = [f"{hit.chunk.title} {hit.chunk.section} {hit.chunk.text}" for hit in hits]
-    rescored = []
-    for hit, chunk_terms in zip(hits, tokenize(texts)):
-        coverage = len(terms & set(chunk_terms)) / len(terms)
-        rescored.append(replace(hit, score=hit.score * (1.0 + weight * coverage)))
+    rescored = [replace(hit, score=hit.score * (1.0 + weight * share))
+                for hit, share in zip(hits, coverage, strict=True)]
     return sorted(rescored, key=lambda h: (-h.score, h.chunk.id))
 
 
@@ -88,9 +83,17 @@ class Retriever:
         self.rescore = rescore
 
     def dense(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
+        """Nearest chunks by embedding. Chroma returns ids only (fetching the records cost more
+        than the search); their text comes from the keyword index's copy of the same chunks,
+        or from Chroma for any the loaded index does not hold yet."""
         vector = self.embedder.embed([query])[0]
-        return [Hit(chunk, score, ("dense",), similarity=score)
-                for chunk, score in self.store.query(vector, allowed, n)]
+        nearest = self.store.nearest(vector, allowed, n)
+        found = {cid: self.keyword.chunk(cid) for cid, _ in nearest}
+        missing = [cid for cid, chunk in found.items() if chunk is None]
+        if missing:
+            found.update(self.store.chunks(missing, allowed))
+        return [Hit(found[cid], score, ("dense",), similarity=score)
+                for cid, score in nearest if found.get(cid) is not None]
 
     def sparse(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
         return [Hit(chunk, score, ("keyword",)) for chunk, score in self.keyword.search(query, allowed, n)]
@@ -108,7 +111,8 @@ class Retriever:
         fused = fuse_rrf([self.dense(query, allowed, CANDIDATES),
                           self.sparse(query, allowed, CANDIDATES)], k=self.settings.rrf_k)
         if self.rescore:
-            fused = rescore_by_coverage(fused, query)
+            coverage = self.keyword.term_coverage(query, [hit.chunk for hit in fused])
+            fused = rescore_by_coverage(fused, coverage)
         return dedupe_overlaps(fused)[:top_k]
 
     def readiness(self) -> dict[str, int]:

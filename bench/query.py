@@ -96,7 +96,7 @@ def fmt(s: dict[str, float]) -> str:
 class Stages:
     """Time spent in the retriever's collaborators during one call, by wrapping them."""
 
-    PARTS = {"embed question": ("embedder", "embed"), "chroma query": ("store", "query"),
+    PARTS = {"embed question": ("embedder", "embed"), "chroma query": ("store", "nearest"),
              "bm25 search": ("keyword", "search")}
 
     def __init__(self, retriever: Any) -> None:

@@ -143,17 +143,27 @@ class ChunkStore:
         """Every chunk readers can see, for rebuilding the keyword index."""
         return [c for collection in self.served() for c in _chunks(collection.get(include=RECORD))]
 
-    def query(self, vector: np.ndarray, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks among the allowed visibilities, with cosine similarity: each allowed
-        collection is asked for its best `n`, and the best `n` of those returned."""
-        hits: list[tuple[Chunk, float]] = []
+    def nearest(self, vector: np.ndarray, visibilities: Sequence[str],
+                n: int) -> list[tuple[str, float]]:
+        """Ids and cosine similarity of the nearest chunks among the allowed visibilities: each
+        allowed collection is asked for its best `n` (ids only, the cheap part of a query),
+        and the best `n` of those returned."""
+        found: list[tuple[str, float]] = []
         for collection in self.served(visibilities):
-            result = collection.query(query_embeddings=[vector], n_results=n,
-                                      include=[*RECORD, "distances"])
-            hits += [(Chunk.from_record(i, t, m), 1.0 - float(d))
-                     for i, t, m, d in zip(result["ids"][0], result["documents"][0],
-                                           result["metadatas"][0], result["distances"][0])]
-        return sorted(hits, key=lambda hit: -hit[1])[:n]
+            result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+            found += [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+        return sorted(found, key=lambda hit: -hit[1])[:n]
+
+    def chunks(self, ids: Sequence[str], visibilities: Sequence[str]) -> dict[str, Chunk]:
+        """The chunks with these ids, from the allowed collections only."""
+        return {c.id: c for collection in self.served(visibilities)
+                for c in _chunks(collection.get(ids=list(ids), include=RECORD))}
+
+    def query(self, vector: np.ndarray, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks among the allowed visibilities, with cosine similarity."""
+        nearest = self.nearest(vector, visibilities, n)
+        found = self.chunks([i for i, _ in nearest], visibilities)
+        return [(found[i], similarity) for i, similarity in nearest if i in found]
 
 
 @lru_cache(maxsize=1)
@@ -223,6 +233,12 @@ class KeywordIndex:
         self.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if records else None
         self.version = version
 
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The indexed chunk with this id (ids name one version of a document), if loaded."""
+        self.load()
+        at = self.position.get(chunk_id)
+        return None if at is None else self.chunks[at]
+
     def next_chunk(self, chunk: Chunk) -> Chunk | None:
         """The chunk that follows `chunk` in its document (ids sort in reading order)."""
         self.load()
@@ -231,6 +247,31 @@ class KeywordIndex:
             return None
         following = self.chunks[at + 1]
         return following if following.doc_id == chunk.doc_id else None
+
+    def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
+        """Share of the query's index terms each chunk's title, section and text contain.
+
+        Read from the index's postings (the chunks the query's terms occur in) rather than by
+        re-tokenizing every candidate, which cost more than the rest of a retrieval; a chunk
+        the loaded index does not hold yet (published a moment ago) is tokenized instead.
+        """
+        self.load()
+        terms = set(tokenize([query])[0])
+        if not terms:
+            return [0.0] * len(chunks)
+        counts = np.zeros(len(self.chunks) + 1, dtype=np.int32)  # the last cell stays 0
+        if self.bm25 is not None:
+            postings = self.bm25.scores
+            for term in terms:
+                token = self.bm25.vocab_dict.get(term)
+                if token is not None:
+                    docs = postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
+                    counts[docs] += 1
+        missing = [c for c in chunks if c.id not in self.position]
+        found = dict(zip((c.id for c in missing),
+                         tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in missing])))
+        return [len(terms & set(found[c.id])) / len(terms) if c.id in found
+                else float(counts[self.position[c.id]]) / len(terms) for c in chunks]
 
     def search(self, query: str, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
         """Top BM25 chunks among the allowed visibilities (others masked out in the search)."""

@@ -1,6 +1,7 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
 from assistant.retrieve import dedupe_overlaps, fuse_rrf, rescore_by_coverage, retrieval_query
+from ingest.store import KeywordIndex
 
 
 def chunk(cid: str, text: str = "text", section: str = "") -> Chunk:
@@ -22,13 +23,25 @@ def test_rrf_rewards_chunks_found_by_both_retrievers():
 def test_rescore_lifts_the_chunk_that_covers_the_question():
     hits = [Hit(chunk("a", "general words about partnerships"), 0.030),
             Hit(chunk("b", "the place partnership lead is appointed by the board"), 0.029)]
-    rescored = rescore_by_coverage(hits, "who appoints the place partnership lead")
+    rescored = rescore_by_coverage(hits, [0.25, 0.75])
     assert [h.chunk.id for h in rescored] == ["b", "a"]
+    assert rescored[0].score == 0.029 * 1.75
 
 
-def test_rescore_keeps_order_when_question_has_no_content_words():
+def test_rescore_keeps_order_when_nothing_is_covered():
     hits = [Hit(chunk("a"), 0.2), Hit(chunk("b"), 0.1)]
-    assert rescore_by_coverage(hits, "the of and") == hits
+    assert rescore_by_coverage(hits, [0.0, 0.0]) == hits
+
+
+def test_term_coverage_reads_the_index_and_tokenizes_chunks_it_does_not_hold(tmp_path):
+    indexed = [chunk("a", "general words about partnerships"),
+               chunk("b", "the place partnership lead is appointed by the board")]
+    KeywordIndex.build(tmp_path, indexed)
+    index = KeywordIndex(tmp_path)
+    fresh = chunk("c", "the place partnership lead is appointed by the board")  # not in the index
+    question = "who appoints the place partnership lead"  # who, appoint, place, partnership, lead
+    assert index.term_coverage(question, [*indexed, fresh]) == [0.2, 0.8, 0.8]
+    assert index.term_coverage("the of and", indexed) == [0.0, 0.0]
 
 
 def test_dedupe_drops_text_contained_in_a_better_hit():
