@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from assistant.retrieve import query_terms
 from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
-from core.settings import Settings
+from core.settings import Settings, visible_to
 from ingest.chunk import NUMBERED, SENTENCE_END
 
 REFUSAL = "The documents I can search do not answer this."
@@ -122,6 +122,39 @@ def unsupported_names(question: str, hits: Sequence[Hit]) -> list[str]:
     return sorted(n for n in names if n.lower() not in evidence)
 
 
+WH_QUESTION = re.compile(r"^\s*(?:what|which|how many|how much)\s+(.*)$", re.I | re.S)
+# words between "what" and the thing asked about ("what is meant by", "what kind of")
+SUBJECT_LEAD = frozenset(
+    "is are was were the a an did does do has have will would should can could must might "
+    "meant by kind kinds type types sort sorts of".split())
+# where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
+SUBJECT_END = frozenset(
+    "for at of in on to by with from about under across between per each if when after before "
+    "does do did is are was were has have will should can could must might would that which "
+    "who there say says said goes go happens happen mean means make makes need needs".split())
+# answer-type words that name no topic ("what figure", "which date")
+GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
+                          "name names quoted given stated".split())
+
+
+def question_subject(question: str, limit: int = 5) -> list[str]:
+    """The words naming what a what/which/how-many question asks about: "What salary band is
+    the lead paid?" -> ["salary", "band"]; [] for other questions."""
+    match = WH_QUESTION.match(question)
+    if not match:
+        return []
+    words = re.findall(r"[\w'’-]+", match.group(1))
+    start = 0
+    while start < len(words) and words[start].lower() in SUBJECT_LEAD:
+        start += 1
+    subject: list[str] = []
+    for word in words[start:]:
+        if word.lower() in SUBJECT_END or len(subject) >= limit:
+            break
+        subject.append(word)
+    return [w for w in subject if w.lower() not in GENERIC_NOUNS]
+
+
 def closest_documents(hits: Sequence[Hit], limit: int = 3) -> list[DocumentRef]:
     """Distinct documents among the hits (already limited to what the caller may see)."""
     refs: list[DocumentRef] = []
@@ -143,7 +176,7 @@ def refusal(hits: Sequence[Hit], mode: str = "extractive", notice: str | None = 
 def citation_for(sentence: Sentence, n: int) -> Citation:
     chunk = sentence.chunk
     return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title,
-                    page=chunk.page_of(sentence.offset), section=chunk.section,
+                    page=chunk.page_of(sentence.offset), section=chunk.section_of(sentence.offset),
                     quote=sentence.text)
 
 
@@ -184,7 +217,8 @@ def introduces_list(text: str) -> bool:
 
 def is_heading(sentence: Sentence) -> bool:
     """A heading chosen as evidence should bring the lines under it."""
-    return sentence.text == sentence.chunk.section.rpartition(" > ")[2].strip()
+    section = sentence.chunk.section_of(sentence.offset)
+    return sentence.text == section.rpartition(" > ")[2].strip()
 
 
 def lines_after(sentence: Sentence, limit: int = 8) -> list[Sentence]:
@@ -229,9 +263,20 @@ class ExtractiveAnswerer:
     """The embedded default: quotes the best sentences of the retrieved passages."""
 
     def __init__(self, settings: Settings,
-                 next_chunk: Callable[[Chunk], Chunk | None] | None = None) -> None:
+                 next_chunk: Callable[[Chunk], Chunk | None] | None = None,
+                 known_terms: Callable[[set[str], Sequence[str]], set[str]] | None = None) -> None:
         self.settings = settings
         self.next_chunk = next_chunk or (lambda chunk: None)
+        self.known_terms = known_terms
+
+    def asks_about_the_unmentioned(self, question: str, clearance: str) -> bool:
+        """True when what the question asks for ("salary band", "fee", "hospital beds") is
+        a word no document the caller may read ever uses: passages about neighbouring
+        topics would otherwise be quoted as if they answered it."""
+        if self.known_terms is None:
+            return False
+        terms = query_terms(" ".join(question_subject(question)))
+        return bool(terms - self.known_terms(terms, visible_to(clearance)))
 
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Answer:
@@ -239,7 +284,8 @@ class ExtractiveAnswerer:
             return refusal(hits)
         chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
         if not chosen or strength < self.settings.refusal_threshold \
-                or unsupported_names(question, hits):
+                or unsupported_names(question, hits) \
+                or self.asks_about_the_unmentioned(question, clearance):
             return refusal(hits)
         pool: list[Sentence] = []
         for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):

@@ -1,6 +1,7 @@
 """Plain data passed between stages: documents, chunks, hits, citations and answers."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +47,7 @@ class Chunk:
     text: str
     content_hash: str
     page_map: tuple[tuple[int, int], ...] = ()  # (offset in text, page) where a page begins
+    section_map: tuple[tuple[int, str], ...] = ()  # (offset, heading path) where a later section begins
 
     def page_of(self, offset: int) -> int:
         """The page the character at `offset` of the text was printed on."""
@@ -55,6 +57,14 @@ class Chunk:
                 page = number
         return page
 
+    def section_of(self, offset: int) -> str:
+        """The heading path over the character at `offset` (short sections share a chunk)."""
+        section = self.section
+        for start, path in self.section_map:
+            if start <= offset:
+                section = path
+        return section
+
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (everything but the text)."""
         return {
@@ -63,6 +73,7 @@ class Chunk:
             "page_start": self.page_start, "page_end": self.page_end, "section": self.section,
             "ordinal": self.ordinal, "content_hash": self.content_hash,
             "page_map": ",".join(f"{o}:{p}" for o, p in self.page_map),
+            "section_map": json.dumps(self.section_map) if self.section_map else "",
         }
 
     @classmethod
@@ -79,6 +90,8 @@ class Chunk:
                 (int(o), int(p)) for o, p in
                 (pair.split(":") for pair in str(meta.get("page_map", "")).split(",") if pair)
             ),
+            section_map=tuple((int(o), str(path)) for o, path
+                              in json.loads(str(meta.get("section_map") or "[]"))),
         )
 
 

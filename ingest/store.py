@@ -260,18 +260,39 @@ class KeywordIndex:
         if not terms:
             return [0.0] * len(chunks)
         counts = np.zeros(len(self.chunks) + 1, dtype=np.int32)  # the last cell stays 0
-        if self.bm25 is not None:
-            postings = self.bm25.scores
-            for term in terms:
-                token = self.bm25.vocab_dict.get(term)
-                if token is not None:
-                    docs = postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
-                    counts[docs] += 1
+        for term in terms:
+            counts[self._postings(term)] += 1
         missing = [c for c in chunks if c.id not in self.position]
         found = dict(zip((c.id for c in missing),
                          tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in missing])))
         return [len(terms & set(found[c.id])) / len(terms) if c.id in found
                 else float(counts[self.position[c.id]]) / len(terms) for c in chunks]
+
+    def visible_mask(self, visibilities: Sequence[str]) -> np.ndarray:
+        """1.0 for each loaded chunk these visibilities may read, else 0.0."""
+        # np.isin over 100k object strings was three quarters of a search: reuse the mask
+        # while the visibility array it was computed from is still the loaded one
+        visibility, key = self.visibility, tuple(sorted(visibilities))
+        cached = self._masks.get(key)
+        if cached is None or cached[0] is not visibility:
+            cached = (visibility, np.isin(visibility, list(key)).astype(np.float32))
+            self._masks[key] = cached
+        return cached[1]
+
+    def known_terms(self, terms: set[str], visibilities: Sequence[str]) -> set[str]:
+        """The index terms that occur in at least one chunk these visibilities may read (so
+        what a public caller is told never depends on confidential documents' words)."""
+        self.load()
+        mask = self.visible_mask(visibilities)
+        return {term for term in terms if mask[self._postings(term)].any()}
+
+    def _postings(self, term: str) -> np.ndarray:
+        """Positions of the loaded chunks that contain `term` (none if it is not indexed)."""
+        token = self.bm25.vocab_dict.get(term) if self.bm25 is not None else None
+        if token is None:
+            return np.zeros(0, dtype=np.int64)
+        postings = self.bm25.scores
+        return postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
 
     def search(self, query: str, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
         """Top BM25 chunks among the allowed visibilities (others masked out in the search)."""
@@ -281,14 +302,7 @@ class KeywordIndex:
         tokens = tokenize([query])
         if not tokens[0]:
             return []
-        # np.isin over 100k object strings was three quarters of a search: reuse the mask
-        # while the visibility array it was computed from is still the loaded one
-        visibility, key = self.visibility, tuple(sorted(visibilities))
-        cached = self._masks.get(key)
-        if cached is None or cached[0] is not visibility:
-            cached = (visibility, np.isin(visibility, list(key)).astype(np.float32))
-            self._masks[key] = cached
-        mask = cached[1]
+        mask = self.visible_mask(visibilities)
         k = min(n, len(self.chunks))
         ids, scores = self.bm25.retrieve(tokens, k=k, weight_mask=mask, show_progress=False)
         return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from assistant.answer import question_subject
 from assistant.service import build_assistant
 from core.errors import BadQuestion
 from core.models import Turn
@@ -180,3 +181,34 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
     assert events[-1].kind == "final"
     assert "".join(e.text for e in events[:-1]) == events[-1].answer.answer
     assert events[-1].answer == assistant.ask(KNOWN[0][0], "public")
+
+
+@pytest.mark.parametrize("question,subject", [
+    ("What salary band is the NEL Place Partnership Lead paid?", ["salary", "band"]),
+    ("How many hospital beds does the trust have?", ["hospital", "beds"]),
+    ("What is meant by mutual accountability?", ["mutual", "accountability"]),
+    ("Which documents say partnerships should agree a purpose?", ["documents"]),
+    ("What is the Public Health Grant figure quoted for Southwark?", ["Public", "Health", "Grant"]),
+    ("What goes wrong if money is not shared out?", []),
+    ("Who leads the place-based partnership?", []),
+])
+def test_question_subject_is_what_a_what_question_asks_about(question, subject):
+    assert question_subject(question) == subject
+
+
+@pytest.mark.parametrize("question", [
+    "What overtime rate is paid to place partnership leads?",
+    "What pension scheme covers the Place Delivery Director?",
+    "How many helicopter landing sites does the ICB fund?",
+])
+def test_questions_about_something_no_document_mentions_are_refused(assistant, question):
+    answer = assistant.ask(question, "confidential")
+    assert answer.refused and answer.citations == [], answer.answer
+    assert answer.closest_documents  # still points somewhere to look
+
+
+def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant):
+    question = "What staff shortages does the place partnership face?"  # only the paper says it
+    assert assistant.answerer.asks_about_the_unmentioned(question, "public")
+    assert not assistant.answerer.asks_about_the_unmentioned(question, "confidential")
+    assert assistant.ask(question, "public").refused

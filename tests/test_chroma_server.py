@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.pipeline import run_ingest
+from ingest.pipeline import embedding_text, run_ingest
 from ingest.store import ChunkStore, KeywordIndex
 from tests.api_server import free_port
 from tests.conftest import REPO
@@ -58,8 +58,9 @@ def test_ingest_into_a_chroma_server_and_query_back(hash_settings, chroma_server
     assert store.client.get_settings().chroma_api_impl == "chromadb.api.fastapi.FastAPI"
     assert store.count() == report.chunks_total > 0
     sentence = "Delegations to Place will be supported by agreement on outcomes and metrics"
-    hits = store.query(query_vector(sentence), EVERYONE, n=3)
-    assert any(sentence in chunk.text and chunk.doc_id == BOB for chunk, _ in hits)
+    [stored] = [c for c in store.live_chunks() if sentence in c.text and c.doc_id == BOB]
+    hits = store.query(query_vector(embedding_text(stored)), EVERYONE, n=3)
+    assert hits[0][0] == stored and hits[0][1] > 0.999  # the vector it was stored with
     public = store.query(query_vector("Southwark strategic options"), ("public",), n=50)
     assert {c.visibility for c, _ in public} == {"public"}
     assert KeywordIndex(settings.keyword_path).search("Delegations to Place", EVERYONE, n=1)

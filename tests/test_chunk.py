@@ -112,3 +112,64 @@ def test_no_chunk_mixes_two_documents():
     second = chunk_document([Page(1, PAGE_13)], other, "b" * 16)
     assert {c.doc_id for c in first} == {"nhse"} and {c.doc_id for c in second} == {"other"}
     assert [c.ordinal for c in first] == list(range(len(first)))
+
+
+# BOB ICB board paper, pages 2-3 and 6 as pypdf reads them: its markdown rendering has no '#'
+# headings, so the section labels must be read from the layout.
+BOB_PAGES = [Page(2, """\
+scrutiny committee(s) will lie with the Place Director working with the PBP.
+Role of the System
+11. The role of the system in each of the individual service areas is highlighted in
+the attached annexes for individual service areas.
+b. This is in addition to the three provider collaboratives already in place
+iii. HOPE Adult Eating disorders services
+Governance
+15. The NHS statutory body is the Integrated Care Board (ICB) which has flexibility
+over its governance arrangements and membership of its Board committees."""), Page(3, """\
+ICB, to a locally tailored role and person specification
+Jointly employed by councils and ICB
+2.3 Clinical and Care Leadership Model (currently being agreed)
+Each place already has a structure of clinical and care professional leadership,
+provided principally through:
+14 JUNE 2022
+Annex 1 – Key service areas and proposed ICB operating model to support Placebased
+Partnerships
+Urgent and Emergency Care
+The operational oversight and delivery of urgent and emergency care is driven through
+Place partners supporting collaborative working and integration."""), Page(6, """\
+the team are part of the Nursing directorate.
+Maternity
+Maternity services will continue to be overseen by the Local Maternity System.""")]
+
+
+def test_board_paper_headings_without_markup_are_read_from_the_layout():
+    headings = [(b.text, b.level) for b in to_blocks(BOB_PAGES, {}, structured=False)
+                if b.kind == "heading"]
+    assert headings == [
+        ("Role of the System", 2), ("Governance", 2),
+        ("2.3 Clinical and Care Leadership Model (currently being agreed)", 3),
+        ("Annex 1 – Key service areas and proposed ICB operating model to support Placebased "
+         "Partnerships", 2),
+        ("Urgent and Emergency Care", 2), ("Maternity", 2),
+    ]
+
+
+def test_layout_headings_are_not_guessed_when_the_markdown_names_the_headings():
+    known = {heading_key("Governance"): 2}
+    headings = [b.text for b in to_blocks(BOB_PAGES, known, structured=False)
+                if b.kind == "heading"]
+    assert headings == ["Governance"]
+
+
+def test_short_sections_share_a_chunk_and_each_sentence_keeps_its_heading():
+    bob = Document(doc_id="bob", title="Place-based Partnerships", visibility="public")
+    chunks = chunk_document(BOB_PAGES, bob, "0123456789abcdef")
+    [shared] = [c for c in chunks if "Maternity services will continue" in c.text]
+    assert "Urgent and Emergency Care" in shared.text  # a 20-word section did not stand alone
+    for sentence, section in [("The operational oversight", "Urgent and Emergency Care"),
+                              ("Maternity services will continue", "Maternity")]:
+        at = shared.text.index(sentence)
+        assert shared.section_of(at) == section
+    assert shared.page_of(shared.text.index("Maternity services")) == 6
+    again = Chunk.from_record(shared.id, shared.text, shared.metadata())
+    assert again == shared and again.section_map

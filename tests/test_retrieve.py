@@ -58,3 +58,15 @@ def test_follow_up_is_searched_with_the_previous_question():
     long_new_question = "What are the four aims of integrated care systems set out in the guidance on thriving places"
     assert retrieval_query(long_new_question, history) == long_new_question
     assert retrieval_query("and who appoints them?", []) == "and who appoints them?"
+
+
+def test_known_terms_count_only_chunks_the_caller_may_read(tmp_path):
+    from dataclasses import replace
+
+    public = chunk("p", "the place partnership lead")
+    secret = replace(chunk("s", "zanzibar staffing shortages"), visibility="confidential")
+    KeywordIndex.build(tmp_path, [public, secret])
+    index = KeywordIndex(tmp_path)
+    assert index.known_terms({"zanzibar", "lead", "nowher"}, ("public",)) == {"lead"}
+    assert index.known_terms({"zanzibar", "lead", "nowher"}, ("public", "confidential")) \
+        == {"zanzibar", "lead"}
