@@ -43,24 +43,23 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-class ApiServer:
-    """`uvicorn assistant.api:create_app --factory` on a free loopback port, for one test scope."""
+class UvicornProcess:
+    """A uvicorn app factory in its own process on a free loopback port, started and waited
+    for through a readiness URL, its output kept in a log file for failure messages."""
 
-    def __init__(self, settings: Settings, log_path: Path, **overrides: object) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        settings = settings.model_copy(update={"public_base_url": self.base_url, **overrides})
-        self.settings = settings
         self.log_path = log_path
-        self.env = {k: v for k, v in os.environ.items() if k != "API_KEYS"}
-        self.env.update(settings_env(settings))
+        self.env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 120.0) -> "ApiServer":
+    def launch(self, factory: str, ready_path: str, ready_codes: tuple[int, ...],
+               timeout: float, log_level: str = "warning") -> None:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "assistant.api:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            [sys.executable, "-m", "uvicorn", factory, "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -68,8 +67,8 @@ class ApiServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code in (200, 503):
-                    return self
+                if httpx.get(f"{self.base_url}{ready_path}", timeout=2).status_code in ready_codes:
+                    return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
@@ -87,6 +86,20 @@ class ApiServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class ApiServer(UvicornProcess):
+    """`uvicorn assistant.api:create_app --factory`, for one test scope."""
+
+    def __init__(self, settings: Settings, log_path: Path, **overrides: object) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "API_KEYS"}
+        super().__init__(log_path, env)
+        self.settings = settings.model_copy(update={"public_base_url": self.base_url, **overrides})
+        self.env.update(settings_env(self.settings))
+
+    def start(self, timeout: float = 120.0) -> "ApiServer":
+        self.launch("assistant.api:create_app", "/readyz", (200, 503), timeout)
+        return self
 
     def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
         headers = {**({"Authorization": f"Bearer {key}"} if key else {}), **(headers or {})}

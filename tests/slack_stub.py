@@ -7,8 +7,6 @@ import hmac
 import itertools
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,9 +19,8 @@ import httpx
 
 from core.models import Answer, Citation, DocumentRef, Turn
 from core.settings import Settings
-from tests.api_server import free_port, settings_env
+from tests.api_server import REPO, UvicornProcess, settings_env
 
-REPO = Path(__file__).resolve().parents[1]
 SLOW = "[slow] "  # a question starting with this takes the assistant 4 s
 BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0TEAM"
 SIGNING_SECRET = "test-signing-secret"
@@ -263,51 +260,22 @@ def create_test_app():
 
 
 
-class BotServer:
+class BotServer(UvicornProcess):
     """`uvicorn slack_stub:create_test_app --factory` on a free port, talking to `stub`."""
 
     def __init__(self, settings: Settings, stub: SlackStub, workdir: Path, assistant: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__(workdir / "uvicorn.log", {})
         self.settings = settings.model_copy(update={**SLACK_SETTINGS,
                                                     "slack_api_base_url": stub.base_url})
         self.ask_log = workdir / "asks.jsonl"
-        self.log_path = workdir / "uvicorn.log"
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
                     **settings_env(self.settings), "SLACK_TEST_ASSISTANT": assistant,
                     "SLACK_TEST_ASK_LOG": str(self.ask_log),
                     "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-        self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180.0) -> "BotServer":
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "slack_stub:create_test_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/test-ready", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"uvicorn did not start in {timeout} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        self.launch("slack_stub:create_test_app", "/test-ready", (200,), timeout, log_level="info")
+        return self
 
     def post(self, body: bytes, *, content_type: str = "application/json",
              timestamp: int | None = None, secret: str = SIGNING_SECRET,

@@ -70,17 +70,22 @@ def test_quotes_are_verbatim_sentences_of_the_cited_page(assistant, indexed_sett
         assert " ".join(citation.quote.split()) in " ".join(page.split())
 
 
-@pytest.mark.parametrize("question", [
-    "What is the capital of France?",
-    "How do I renew my passport?",
-    "What is the recipe for a Victoria sponge cake?",
+@pytest.mark.parametrize("question,clearance", [
+    ("What is the capital of France?", "public"),
+    ("How do I renew my passport?", "public"),
+    ("What is the recipe for a Victoria sponge cake?", "public"),
+    # near the documents' topics, but asking for something none of them ever mentions
+    ("What overtime rate is paid to place partnership leads?", "confidential"),
+    ("What pension scheme covers the Place Delivery Director?", "confidential"),
+    ("How many helicopter landing sites does the ICB fund?", "confidential"),
 ])
-def test_unanswerable_questions_are_refused_with_closest_documents(assistant, question):
-    answer = assistant.ask(question, "public")
-    assert answer.refused
+def test_unanswerable_questions_are_refused_with_closest_documents(assistant, question, clearance):
+    answer = assistant.ask(question, clearance)
+    assert answer.refused, answer.answer
     assert answer.citations == []
-    assert "do not answer" in answer.answer
-    assert all(d.doc_id != CONFIDENTIAL for d in answer.closest_documents)
+    assert "do not answer" in answer.answer and answer.closest_documents
+    if clearance == "public":
+        assert all(d.doc_id != CONFIDENTIAL for d in answer.closest_documents)
 
 
 @pytest.mark.parametrize("question", CONFIDENTIAL_PROBES)
@@ -194,17 +199,6 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     assert question_subject(question) == subject
-
-
-@pytest.mark.parametrize("question", [
-    "What overtime rate is paid to place partnership leads?",
-    "What pension scheme covers the Place Delivery Director?",
-    "How many helicopter landing sites does the ICB fund?",
-])
-def test_questions_about_something_no_document_mentions_are_refused(assistant, question):
-    answer = assistant.ask(question, "confidential")
-    assert answer.refused and answer.citations == [], answer.answer
-    assert answer.closest_documents  # still points somewhere to look
 
 
 def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant):

@@ -38,26 +38,12 @@ def _named(checks, name: str):
 
 
 @pytest.mark.slow
-def test_no_confidential_leak_under_public_clearance(checks):
-    for check in _named(checks, "max_confidential_leaks"):
-        assert check.passed, check.message
-
-
-@pytest.mark.slow
-def test_hit_at_5_by_document_and_page_meets_threshold(checks):
-    for check in _named(checks, "min_hit_at_5_page"):
-        assert check.passed, check.message
-
-
-@pytest.mark.slow
-def test_refusal_rate_on_unanswerable_questions_meets_threshold(checks):
-    for check in _named(checks, "min_refusal_unanswerable"):
-        assert check.passed, check.message
-
-
-@pytest.mark.slow
-def test_key_fact_recall_meets_threshold(checks):
-    for check in _named(checks, "min_key_fact_recall"):
+@pytest.mark.parametrize("name", ["max_confidential_leaks", "min_hit_at_5_page",
+                                  "min_refusal_unanswerable", "min_key_fact_recall"])
+def test_dev_set_meets_each_gate_threshold(checks, name):
+    """No confidential leak under public clearance; hit@5 (doc, page), refusal of the
+    unanswerable and key-fact recall at or above evals/thresholds.toml, per clearance."""
+    for check in _named(checks, name):
         assert check.passed, check.message
 
 
