@@ -70,7 +70,8 @@ class SearchResult(BaseModel):
     doc_id: str
     title: str
     page: int = Field(description="1-based PDF page the passage starts on.")
-    section: str = Field(description="Heading path of the passage's section.")
+    page_end: int = Field(description="1-based PDF page the passage ends on (>= page).")
+    section: str = Field(description="Heading path of the passage's (first) section.")
     text: str
     score: float = Field(description="Ranking score; higher is better, comparable within a call.")
 
@@ -298,7 +299,7 @@ def _add_routes(app: FastAPI) -> None:
         hits = assistant.search(body.query, caller.clearance, top_k=body.top_k, mode=body.mode)
         return SearchResponse(results=[SearchResult(
             doc_id=h.chunk.doc_id, title=h.chunk.title, page=h.chunk.page_start,
-            section=h.chunk.section, text=h.chunk.text, score=h.score) for h in hits])
+            page_end=h.chunk.page_end, section=h.chunk.section, text=h.chunk.text, score=h.score) for h in hits])
 
     @app.get("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
              responses=_errors(*AUTHED))

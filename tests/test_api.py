@@ -102,7 +102,8 @@ def test_search_returns_ranked_passages(api_server):
         results = client.post("/v1/search", json={"query": "place partnership lead",
                                                   "top_k": 3}).json()["results"]
     assert 1 <= len(results) <= 3
-    assert set(results[0]) == {"doc_id", "title", "page", "section", "text", "score"}
+    assert set(results[0]) == {"doc_id", "title", "page", "page_end", "section", "text", "score"}
+    assert all(1 <= r["page"] <= r["page_end"] for r in results)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 
