@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     embed_base_url: str | None = None
     embed_model: str = "text-embedding-3-small"
     embed_api_key: str = "unused"
-    embed_batch_size: int = 32
+    embed_batch_size: int | None = None  # texts per call; unset: the embedder's own default
 
     # Retrieval and answering
     top_k: int = 8

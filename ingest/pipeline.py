@@ -5,10 +5,11 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from core.errors import IngestError
@@ -133,29 +134,26 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
 
     if todo and embedder is None:
         embedder = build_embedder(settings)
-    prepared: list[tuple[Source, list[Chunk]]] = []
-    for source in todo:
-        try:
-            prepared.append((source, chunks_for(source, hashes[source.document.doc_id], settings)))
-        except Exception as exc:  # one bad file must not stop the run
-            _record_failure(report, source, exc, state)
-    vectors = _embed_all(embedder, prepared, progress) if prepared else {}
-    for source, chunks in prepared:
-        doc_id = source.document.doc_id
-        try:
-            doc_vectors = vectors.get(doc_id)
-            if doc_vectors is None:  # the batched call failed: try this document alone
-                doc_vectors = embedder.embed([embedding_text(c) for c in chunks])
-            store.discard_staged(doc_id)
-            store.stage(chunks, doc_vectors, hashes[doc_id])
-            store.publish(doc_id, chunks, hashes[doc_id])
-        except Exception as exc:
-            _record_failure(report, source, exc, state)
-            continue
-        (report.updated if doc_id in state else report.added).append(doc_id)
-        report.chunks_embedded += len(chunks)
-        state[doc_id] = hashes[doc_id]
-        state_file.write(state)
+    with tqdm(total=0, desc="embed", unit="chunk", disable=not progress) as bar:
+        for source, chunks in _extracted_ahead(todo, hashes, settings):
+            doc_id = source.document.doc_id
+            try:
+                if isinstance(chunks, Exception):  # one bad file must not stop the run
+                    raise chunks
+                bar.total += len(chunks)
+                bar.refresh()
+                vectors = embedder.embed([embedding_text(c) for c in chunks])
+                store.discard_staged(doc_id)
+                store.stage(chunks, vectors, hashes[doc_id])
+                store.publish(doc_id, chunks, hashes[doc_id])
+            except Exception as exc:
+                _record_failure(report, source, exc, state)
+                continue
+            bar.update(len(chunks))
+            (report.updated if doc_id in state else report.added).append(doc_id)
+            report.chunks_embedded += len(chunks)
+            state[doc_id] = hashes[doc_id]
+            state_file.write(state)
 
     present = {s.document.doc_id for s in sources} | set(missing)
     for doc_id in sorted(set(state) - present):
@@ -183,32 +181,21 @@ def _record_failure(report: IngestReport, source: Source, exc: Exception,
         report.failed.append(f"{source.path}: {type(exc).__name__}: {exc}, skipped{kept}")
 
 
-def _embed_all(embedder: Embedder, prepared: list[tuple[Source, list[Chunk]]],
-               progress: bool) -> dict[str, np.ndarray]:
-    """Embed every changed document's chunks together, shortest texts first, so batches pad
-    little (as fast as the bare embedder); {} if that fails, to retry document by document."""
-    texts = [embedding_text(c) for _, chunks in prepared for c in chunks]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    window = max(embedder.batch_size, 1) * 8
-    out = np.empty((len(texts), 0), dtype=np.float32)
-    try:
-        with tqdm(total=len(texts), desc="embed", unit="chunk", disable=not progress) as bar:
-            parts = []
-            for start in range(0, len(order), window):
-                ids = order[start:start + window]
-                parts.append((ids, embedder.embed([texts[i] for i in ids])))
-                bar.update(len(ids))
-        out = np.empty((len(texts), parts[0][1].shape[1]), dtype=np.float32)
-        for ids, part in parts:
-            out[ids] = part
-    except Exception as exc:
-        log.warning("batched embedding failed (%s); embedding document by document", exc)
-        return {}
-    vectors, at = {}, 0
-    for source, chunks in prepared:
-        vectors[source.document.doc_id] = out[at:at + len(chunks)]
-        at += len(chunks)
-    return vectors
+def _extracted_ahead(todo: list[Source], hashes: dict[str, str],
+                     settings: Settings) -> Iterator[tuple[Source, list[Chunk] | Exception]]:
+    """Each document's chunks (or the error that stopped them), in order, read by a worker
+    thread that runs ahead: pypdf's text extraction then overlaps the embedding of the
+    documents before it (the ONNX runtime releases the GIL while it computes)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as pool:
+        futures = [(source, pool.submit(chunks_for, source, hashes[source.document.doc_id],
+                                        settings)) for source in todo]
+        try:
+            for source, future in futures:
+                error = future.exception()
+                yield source, (error if isinstance(error, Exception) else future.result())
+        finally:  # stopped early (Ctrl-C, a crash): do not read the rest
+            for _, future in futures:
+                future.cancel()
 
 
 def _embedder_name(settings: Settings) -> str:
