@@ -135,3 +135,15 @@ def test_rebuild_starts_clean(hash_settings):
     assert sorted(report.added) == ALL_DOCS and report.updated == []
     assert report.chunks_embedded == report.chunks_total == first.chunks_total
     assert "stray" not in {m["doc_id"] for m in all_records(hash_settings)}
+
+
+def test_an_index_in_the_old_single_collection_layout_is_replaced(hash_settings):
+    from ingest.store import ChunkStore
+
+    store = ChunkStore(hash_settings)
+    store.client.get_or_create_collection(hash_settings.collection)  # the pre-split layout
+    report = run_ingest(hash_settings, progress=False)
+    names = {c.name for c in store.client.list_collections()}
+    assert hash_settings.collection not in names
+    assert {f"{hash_settings.collection}-public", f"{hash_settings.collection}-confidential"} <= names
+    assert sorted(report.added) == ALL_DOCS and report.chunks_total == store.count() > 0
