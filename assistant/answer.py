@@ -270,13 +270,14 @@ class ExtractiveAnswerer:
         self.known_terms = known_terms
 
     def asks_about_the_unmentioned(self, question: str, clearance: str) -> bool:
-        """True when what the question asks for ("salary band", "fee", "hospital beds") is
-        a word no document the caller may read ever uses: passages about neighbouring
-        topics would otherwise be quoted as if they answered it."""
+        """True when what the question asks for ("salary band", "fee") is named only in words
+        that no document the caller may read ever uses: passages about neighbouring topics
+        would otherwise be quoted as if they answered it. One known word is enough to go on
+        ("the Place Partnership Lead job"), so a user's own word for a thing is not refused."""
         if self.known_terms is None:
             return False
         terms = query_terms(" ".join(question_subject(question)))
-        return bool(terms - self.known_terms(terms, visible_to(clearance)))
+        return bool(terms) and not self.known_terms(terms, visible_to(clearance))
 
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Answer:
