@@ -155,6 +155,24 @@ def question_subject(question: str, limit: int = 5) -> list[str]:
     return [w for w in subject if w.lower() not in GENERIC_NOUNS]
 
 
+QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)
+NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
+                    re.I)
+
+
+def quantity_unstated(question: str, hits: Sequence[Hit]) -> bool:
+    """A how-many/how-much question whose passages have no sentence putting a number beside
+    any word of what it counts ("How many hospital beds..." over passages with neither
+    hospitals nor beds next to a number): what would be quoted could not be the answer."""
+    counted = query_terms(" ".join(question_subject(question)))
+    if not QUANTITY_QUESTION.match(question) or not counted:
+        return False
+    return not any(NUMBER.search(sentence.text) and counted & query_terms(sentence.text)
+                   for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED])
+                   for sentence in sentences_of(hit.chunk, rank))
+
+
 def closest_documents(hits: Sequence[Hit], limit: int = 3) -> list[DocumentRef]:
     """Distinct documents among the hits (already limited to what the caller may see)."""
     refs: list[DocumentRef] = []
@@ -286,7 +304,8 @@ class ExtractiveAnswerer:
         chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
         if not chosen or strength < self.settings.refusal_threshold \
                 or unsupported_names(question, hits) \
-                or self.asks_about_the_unmentioned(question, clearance):
+                or self.asks_about_the_unmentioned(question, clearance) \
+                or quantity_unstated(question, hits):
             return refusal(hits)
         pool: list[Sentence] = []
         for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):

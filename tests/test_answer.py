@@ -212,3 +212,18 @@ def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistan
     assert assistant.answerer.asks_about_the_unmentioned(question, "public")
     assert not assistant.answerer.asks_about_the_unmentioned(question, "confidential")
     assert assistant.ask(question, "public").refused
+
+
+def test_a_how_many_question_needs_a_number_beside_what_it_counts():
+    from core.models import Chunk, Hit
+    from assistant.answer import quantity_unstated
+
+    text = ("The ICS has three places. Each place has a partnership board.\n"
+            "- Report to the Trust Board: 7th October 2021")
+    passage = Chunk(id="d:0", doc_id="d", title="T", organisation="", date="", doc_type="",
+                    visibility="public", page_start=1, page_end=1, section="", ordinal=0,
+                    text=text, content_hash="h")
+    hits = [Hit(passage, 1.0)]
+    assert not quantity_unstated("How many places are there in the ICS?", hits)
+    assert quantity_unstated("How many hospital beds does the trust have?", hits)  # 2021 is no count of beds
+    assert not quantity_unstated("What is a place-based partnership?", hits)
