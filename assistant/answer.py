@@ -1,6 +1,7 @@
 """Hits -> Answer without any LLM: the best supporting sentences, each with its citation."""
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -11,6 +12,7 @@ from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
 from core.settings import Settings, visible_to
 from ingest.chunk import NUMBERED, SENTENCE_END
 
+log = logging.getLogger(__name__)
 REFUSAL = "The documents I can search do not answer this."
 CHUNKS_CONSIDERED = 4
 MAX_SENTENCES_SCORED = 64
@@ -297,15 +299,28 @@ class ExtractiveAnswerer:
         terms = query_terms(" ".join(question_subject(question)))
         return bool(terms) and not self.known_terms(terms, visible_to(clearance))
 
+    def refusal_reason(self, question: str, hits: Sequence[Hit], chosen: Sequence[Sentence],
+                       strength: float, clearance: str) -> str | None:
+        """Why these passages cannot answer the question, or None if they can. The reason
+        names a rule, never a document, so it is safe to log for any caller."""
+        if not chosen or strength < self.settings.refusal_threshold:
+            return f"evidence {strength:.3f} below {self.settings.refusal_threshold}"
+        if unsupported_names(question, hits):
+            return "names a place or person no passage mentions"
+        if self.asks_about_the_unmentioned(question, clearance):
+            return "asks for something no readable document mentions"
+        if quantity_unstated(question, hits):
+            return "no passage gives the number asked for"
+        return None
+
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Answer:
         if not hits:
             return refusal(hits)
         chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
-        if not chosen or strength < self.settings.refusal_threshold \
-                or unsupported_names(question, hits) \
-                or self.asks_about_the_unmentioned(question, clearance) \
-                or quantity_unstated(question, hits):
+        reason = self.refusal_reason(question, hits, chosen, strength, clearance)
+        if reason:
+            log.info("refused (%s): %s", reason, question[:200])
             return refusal(hits)
         pool: list[Sentence] = []
         for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):

@@ -207,11 +207,15 @@ def test_a_users_own_word_beside_a_known_one_is_not_refused(assistant):
     assert not assistant.ask(question, "public").refused
 
 
-def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant):
+def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant, caplog):
     question = "What shortages does the place partnership face?"  # only the paper says it
     assert assistant.answerer.asks_about_the_unmentioned(question, "public")
     assert not assistant.answerer.asks_about_the_unmentioned(question, "confidential")
-    assert assistant.ask(question, "public").refused
+    with caplog.at_level("INFO", logger="assistant.answer"):
+        assert assistant.ask(question, "public").refused
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "assistant.answer"]
+    assert "no readable document mentions" in logged  # the rule, for operators
+    assert not any(marker in logged for marker in LEAKS)
 
 
 def test_a_how_many_question_needs_a_number_beside_what_it_counts():
