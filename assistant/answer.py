@@ -300,17 +300,22 @@ class ExtractiveAnswerer:
         return bool(terms) and not self.known_terms(terms, visible_to(clearance))
 
     def refusal_reason(self, question: str, hits: Sequence[Hit], chosen: Sequence[Sentence],
-                       strength: float, clearance: str) -> str | None:
-        """Why these passages cannot answer the question, or None if they can. The reason
-        names a rule, never a document, so it is safe to log for any caller."""
-        if not chosen or strength < self.settings.refusal_threshold:
-            return f"evidence {strength:.3f} below {self.settings.refusal_threshold}"
-        if unsupported_names(question, hits):
-            return "names a place or person no passage mentions"
+                       strength: float, clearance: str) -> tuple[str, str | None] | None:
+        """Why these passages cannot answer the question, or None if they can: the rule (for
+        the log) and, where it helps the caller rephrase, a notice quoting their own words.
+        Both are built from the question and what the caller may read, never another document."""
+        if unsupported_names(question, hits):  # no notice: a name is never echoed back
+            return "names a place or person no passage mentions", None
         if self.asks_about_the_unmentioned(question, clearance):
-            return "asks for something no readable document mentions"
+            words = question_subject(question)
+            return ("asks for something no readable document mentions",
+                    f'None of the documents you can search use the words "{" ".join(words)}"; '
+                    "try the words the guidance would use.")
         if quantity_unstated(question, hits):
-            return "no passage gives the number asked for"
+            return ("no passage gives the number asked for",
+                    f'No passage found gives a number for "{" ".join(question_subject(question))}".')
+        if not chosen or strength < self.settings.refusal_threshold:
+            return f"evidence {strength:.3f} below {self.settings.refusal_threshold}", None
         return None
 
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
@@ -320,8 +325,8 @@ class ExtractiveAnswerer:
         chosen, strength = select_evidence(question, hits, self.settings.answer_max_sentences)
         reason = self.refusal_reason(question, hits, chosen, strength, clearance)
         if reason:
-            log.info("refused (%s): %s", reason, question[:200])
-            return refusal(hits)
+            log.info("refused (%s): %s", reason[0], question[:200])
+            return refusal(hits, notice=reason[1])
         pool: list[Sentence] = []
         for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):
             pool.extend(sentences_of(hit.chunk, rank))

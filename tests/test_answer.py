@@ -84,6 +84,9 @@ def test_unanswerable_questions_are_refused_with_closest_documents(assistant, qu
     assert answer.refused, answer.answer
     assert answer.citations == []
     assert "do not answer" in answer.answer and answer.closest_documents
+    if clearance == "confidential":  # refused by a rule that names the caller's own words
+        assert answer.notice and question.split()[1 if question.startswith("What") else 2] \
+            in answer.notice, answer.notice
     if clearance == "public":
         assert all(d.doc_id != CONFIDENTIAL for d in answer.closest_documents)
 
@@ -212,7 +215,9 @@ def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistan
     assert assistant.answerer.asks_about_the_unmentioned(question, "public")
     assert not assistant.answerer.asks_about_the_unmentioned(question, "confidential")
     with caplog.at_level("INFO", logger="assistant.answer"):
-        assert assistant.ask(question, "public").refused
+        answer = assistant.ask(question, "public")
+    assert answer.refused and '"shortages"' in answer.notice  # helps them rephrase
+    assert not any(marker in answer.model_dump_json() for marker in LEAKS)
     [logged] = [r.getMessage() for r in caplog.records if r.name == "assistant.answer"]
     assert "no readable document mentions" in logged  # the rule, for operators
     assert not any(marker in logged for marker in LEAKS)
