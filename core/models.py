@@ -140,4 +140,5 @@ class Answer(BaseModel):
     closest_documents: list[DocumentRef] = Field(
         default_factory=list, description="On a refusal: up to 3 documents the caller may see."
     )
-    notice: str | None = Field(default=None, description="E.g. why the LLM was not used.")
+    notice: str | None = Field(default=None, description=(
+        "Why the LLM was not used, or which of the question's words no document matches."))
