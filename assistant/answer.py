@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
 from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
 from core.settings import Settings, visible_to
@@ -108,71 +109,6 @@ def select_evidence(question: str, hits: Sequence[Hit],
         if all(candidates[index].text != c.text for c in chosen):
             chosen.append(candidates[index])
     return chosen, strength
-
-
-PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
-
-
-def unsupported_names(question: str, hits: Sequence[Hit]) -> list[str]:
-    """Capitalised names in the question that no retrieved passage mentions: a question
-    about somewhere or someone the documents never name is not answered by them."""
-    names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
-    if not names:
-        return []
-    evidence = " ".join(f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}"
-                        for h in hits[:CHUNKS_CONSIDERED]).lower()
-    return sorted(n for n in names if n.lower() not in evidence)
-
-
-WH_QUESTION = re.compile(r"^\s*(?:what|which|how many|how much)\s+(.*)$", re.I | re.S)
-# words between "what" and the thing asked about ("what is meant by", "what kind of")
-SUBJECT_LEAD = frozenset(
-    "is are was were the a an did does do has have will would should can could must might "
-    "meant by kind kinds type types sort sorts of".split())
-# where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
-SUBJECT_END = frozenset(
-    "for at of in on to by with from about under across between per each if when after before "
-    "does do did is are was were has have will should can could must might would that which "
-    "who there say says said goes go happens happen mean means make makes need needs".split())
-# answer-type words that name no topic ("what figure", "which date")
-GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
-                          "name names quoted given stated".split())
-
-
-def question_subject(question: str, limit: int = 5) -> list[str]:
-    """The words naming what a what/which/how-many question asks about: "What salary band is
-    the lead paid?" -> ["salary", "band"]; [] for other questions."""
-    match = WH_QUESTION.match(question)
-    if not match:
-        return []
-    words = re.findall(r"[\w'’-]+", match.group(1))
-    start = 0
-    while start < len(words) and words[start].lower() in SUBJECT_LEAD:
-        start += 1
-    subject: list[str] = []
-    for word in words[start:]:
-        if word.lower() in SUBJECT_END or len(subject) >= limit:
-            break
-        subject.append(word)
-    return [w for w in subject if w.lower() not in GENERIC_NOUNS]
-
-
-QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)
-NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
-                    re.I)
-
-
-def quantity_unstated(question: str, hits: Sequence[Hit]) -> bool:
-    """A how-many/how-much question whose passages have no sentence putting a number beside
-    any word of what it counts ("How many hospital beds..." over passages with neither
-    hospitals nor beds next to a number): what would be quoted could not be the answer."""
-    counted = query_terms(" ".join(question_subject(question)))
-    if not QUANTITY_QUESTION.match(question) or not counted:
-        return False
-    return not any(NUMBER.search(sentence.text) and counted & query_terms(sentence.text)
-                   for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED])
-                   for sentence in sentences_of(hit.chunk, rank))
 
 
 def closest_documents(hits: Sequence[Hit], limit: int = 3) -> list[DocumentRef]:
@@ -304,14 +240,17 @@ class ExtractiveAnswerer:
         """Why these passages cannot answer the question, or None if they can: the rule (for
         the log) and, where it helps the caller rephrase, a notice quoting their own words.
         Both are built from the question and what the caller may read, never another document."""
-        if unsupported_names(question, hits):  # no notice: a name is never echoed back
+        passages = hits[:CHUNKS_CONSIDERED]
+        if unsupported_names(question, [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}"
+                                        for h in passages]):  # no notice: names are not echoed
             return "names a place or person no passage mentions", None
         if self.asks_about_the_unmentioned(question, clearance):
             words = question_subject(question)
             return ("asks for something no readable document mentions",
                     f'None of the documents you can search use the words "{" ".join(words)}"; '
                     "try the words the guidance would use.")
-        if quantity_unstated(question, hits):
+        if quantity_unstated(question, [s.text for rank, h in enumerate(passages)
+                                        for s in sentences_of(h.chunk, rank)]):
             return ("no passage gives the number asked for",
                     f'No passage found gives a number for "{" ".join(question_subject(question))}".')
         if not chosen or strength < self.settings.refusal_threshold:

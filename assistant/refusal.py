@@ -1,0 +1,70 @@
+"""Question-side rules for declining: what a question asks about, and whether the retrieved
+passages could possibly answer it. Pure functions of the question and passage text, so they
+only ever see what the caller may read."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from assistant.retrieve import query_terms
+
+PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
+
+
+def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
+    """Capitalised names in the question that no retrieved passage mentions: a question
+    about somewhere or someone the documents never name is not answered by them."""
+    names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
+    if not names:
+        return []
+    evidence = " ".join(passages).lower()
+    return sorted(n for n in names if n.lower() not in evidence)
+
+
+WH_QUESTION = re.compile(r"^\s*(?:what|which|how many|how much)\s+(.*)$", re.I | re.S)
+# words between "what" and the thing asked about ("what is meant by", "what kind of")
+SUBJECT_LEAD = frozenset(
+    "is are was were the a an did does do has have will would should can could must might "
+    "meant by kind kinds type types sort sorts of".split())
+# where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
+SUBJECT_END = frozenset(
+    "for at of in on to by with from about under across between per each if when after before "
+    "does do did is are was were has have will should can could must might would that which "
+    "who there say says said goes go happens happen mean means make makes need needs".split())
+# answer-type words that name no topic ("what figure", "which date")
+GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
+                          "name names quoted given stated".split())
+
+
+def question_subject(question: str, limit: int = 5) -> list[str]:
+    """The words naming what a what/which/how-many question asks about: "What salary band is
+    the lead paid?" -> ["salary", "band"]; [] for other questions."""
+    match = WH_QUESTION.match(question)
+    if not match:
+        return []
+    words = re.findall(r"[\w'’-]+", match.group(1))
+    start = 0
+    while start < len(words) and words[start].lower() in SUBJECT_LEAD:
+        start += 1
+    subject: list[str] = []
+    for word in words[start:]:
+        if word.lower() in SUBJECT_END or len(subject) >= limit:
+            break
+        subject.append(word)
+    return [w for w in subject if w.lower() not in GENERIC_NOUNS]
+
+
+QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)
+NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
+                    re.I)
+
+
+def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
+    """A how-many/how-much question none of whose passages' sentences puts a number beside
+    any word of what it counts ("How many hospital beds..." over passages with neither
+    hospitals nor beds next to a number): what would be quoted could not be the answer."""
+    counted = query_terms(" ".join(question_subject(question)))
+    if not QUANTITY_QUESTION.match(question) or not counted:
+        return False
+    return not any(NUMBER.search(text) and counted & query_terms(text) for text in sentences)
