@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,15 @@ class Page:
 
     number: int
     text: str
+
+
+def value_at(marks: Sequence[tuple[int, T]], offset: int, first: T) -> T:
+    """The value of the last (offset, value) mark at or before `offset`; `first` before any."""
+    value = first
+    for start, marked in marks:
+        if start <= offset:
+            value = marked
+    return value
 
 
 @dataclass(frozen=True)
@@ -51,19 +63,11 @@ class Chunk:
 
     def page_of(self, offset: int) -> int:
         """The page the character at `offset` of the text was printed on."""
-        page = self.page_start
-        for start, number in self.page_map:
-            if start <= offset:
-                page = number
-        return page
+        return value_at(self.page_map, offset, self.page_start)
 
     def section_of(self, offset: int) -> str:
         """The heading path over the character at `offset` (short sections share a chunk)."""
-        section = self.section
-        for start, path in self.section_map:
-            if start <= offset:
-                section = path
-        return section
+        return value_at(self.section_map, offset, self.section)
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (everything but the text)."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from core.models import Chunk, Document, Page
+from core.models import Chunk, Document, Page, value_at
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 BULLET = re.compile(r"^([-*•▪●◦]|\(?[a-z]\)|[a-z]\.|\(?[ivx]+\))\s+")
@@ -49,6 +49,9 @@ class Block:
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+    def page_at(self, offset: int) -> int:
+        return value_at(self.page_marks, offset, self.page_marks[0][1])
 
     def extend(self, line: str, page: int) -> None:
         if self.page_marks[-1][1] != page:
@@ -214,18 +217,11 @@ def _split_long(block: Block, max_words: int) -> list[Block]:
         pieces.append((start, current))
     out = []
     for begin, text in pieces:
-        marks = [(0, _page_at(block.page_marks, begin))]
+        marks = [(0, block.page_at(begin))]
         marks += [(o - begin, p) for o, p in block.page_marks if begin < o < begin + len(text)]
         out.append(Block(block.kind, text, marks, block.level, block.section))
     return out
 
-
-def _page_at(marks: list[tuple[int, int]], offset: int) -> int:
-    page = marks[0][1]
-    for start, number in marks:
-        if start <= offset:
-            page = number
-    return page
 
 
 @dataclass
@@ -290,7 +286,7 @@ def chunk_blocks(blocks: Iterable[Block], doc: Document, doc_hash: str,
             last = split_sentences(tail.text)[-1:] or [""]
             if 0 < len(last[0].split()) <= overlap_words:
                 begin = max(tail.text.rfind(last[0]), 0)
-                carry = [Block("para", last[0], [(0, _page_at(tail.page_marks, begin))],
+                carry = [Block("para", last[0], [(0, tail.page_at(begin))],
                                0, tail.section)]
         draft = _Draft(carry)
 
