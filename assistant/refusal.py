@@ -31,6 +31,9 @@ SUBJECT_END = frozenset(
     "for at of in on to by with from about under across between per each if when after before "
     "does do did is are was were has have will should can could must might would that which "
     "who there say says said goes go happens happen mean means make makes need needs".split())
+# words that open an object or clause: a lone word before one is a verb, not a subject
+OBJECT_START = frozenset("the a an which whether how who whom this that these those our their its "
+                         "his her them it us we they".split())
 # answer-type words that name no topic ("what figure", "which date")
 GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
                           "name names quoted given stated".split())
@@ -51,6 +54,9 @@ def question_subject(question: str, limit: int = 5) -> list[str]:
         if word.lower() in SUBJECT_END or len(subject) >= limit:
             break
         subject.append(word)
+    following = words[start + len(subject)].lower() if start + len(subject) < len(words) else ""
+    if len(subject) == 1 and following in OBJECT_START:  # "What decides which roles...": a verb
+        return []
     return [w for w in subject if w.lower() not in GENERIC_NOUNS]
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 from evals.metrics import contains
 
 DEV_SET = Path(__file__).parent / "data" / "dev.jsonl"
+# written after the refusal rules were tuned on the dev set, to see how far they carry;
+# not a gate, and not to be tuned on
+HOLDOUT_SET = Path(__file__).parent / "data" / "holdout.jsonl"
 KINDS = ("fact", "paraphrase", "list", "numeric", "multi_doc", "unanswerable", "confidential_probe")
 _PAGE_FOOTER = re.compile(r"^\s*Page \d+ of \d+\s*$", re.MULTILINE)
 

@@ -198,6 +198,8 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
     ("Which documents say partnerships should agree a purpose?", ["documents"]),
     ("What is the Public Health Grant figure quoted for Southwark?", ["Public", "Health", "Grant"]),
     ("What goes wrong if money is not shared out?", []),
+    ("What decides which leadership roles are needed at place?", []),  # a verb, not a subject
+    ("What fee was paid?", ["fee"]),
     ("Who leads the place-based partnership?", []),
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):

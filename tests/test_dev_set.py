@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, DatasetError, Question, load_questions, parse_question,
+from evals.dataset import (DEV_SET, HOLDOUT_SET, DatasetError, Question, load_questions, parse_question,
                            read_manifest, validate_question, validate_questions,
                            load_corpus_pages)
 
@@ -29,6 +29,14 @@ def corpus() -> tuple[dict[str, str], dict[str, list[str]]]:
 
 def test_every_quote_key_fact_and_page_is_found_in_the_corpus_pdfs(questions):
     assert validate_questions(questions, CORPUS) == []
+
+
+def test_the_holdout_set_is_valid_and_shares_no_question_with_the_dev_set(questions):
+    holdout = load_questions(HOLDOUT_SET)
+    assert validate_questions(holdout, CORPUS) == []
+    assert {q.kind for q in holdout} >= {"fact", "paraphrase", "unanswerable"}
+    assert not {q.question for q in holdout} & {q.question for q in questions}
+    assert not {q.id for q in holdout} & {q.id for q in questions}
 
 
 def test_dev_set_is_big_enough_and_covers_every_document_and_kind(questions):
