@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
-from core.models import Answer, Chunk, Citation, DocumentRef, Hit, Turn
+from core.models import Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, Turn
 from core.settings import Settings, visible_to
 from ingest.chunk import NUMBERED, SENTENCE_END
 
@@ -139,6 +139,7 @@ def citation_for(sentence: Sentence, n: int) -> Citation:
 def compose(chosen: Sequence[Sentence], pool_items: dict[str, list[Sentence]]) -> Answer:
     """Sentences in retrieval order, each followed by [n]; a list intro brings its items."""
     parts: list[str] = []
+    structured: list[AnswerPart] = []
     citations: list[Citation] = []
     used: set[tuple[str, int]] = set()
     for sentence in chosen:
@@ -151,16 +152,23 @@ def compose(chosen: Sequence[Sentence], pool_items: dict[str, list[Sentence]]) -
         items = pool_items.get(f"{sentence.chunk.id}:{sentence.offset}", [])
         if items:
             lines = [f"{sentence.text} {marker}"]
+            structured.append(AnswerPart(text=sentence.text, citations=[citations[-1].n]))
             for item in items:
                 used.add((item.chunk.id, item.offset))
                 citations.append(citation_for(item, len(citations) + 1))
                 lines.append(f"- {item.text} [{citations[-1].n}]")
+                structured.append(AnswerPart(text=item.text, citations=[citations[-1].n],
+                                             kind="item"))
             parts.append("\n".join(lines))
         elif sentence.is_item:
             parts.append(f"- {sentence.text} {marker}")
+            structured.append(AnswerPart(text=sentence.text, citations=[citations[-1].n],
+                                         kind="item"))
         else:
             parts.append(f"{sentence.text} {marker}")
-    return Answer(answer="\n".join(parts), citations=citations, refused=False, mode="extractive")
+            structured.append(AnswerPart(text=sentence.text, citations=[citations[-1].n]))
+    return Answer(answer="\n".join(parts), citations=citations, parts=structured,
+                  refused=False, mode="extractive")
 
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|following|includes?)\b", re.I)

@@ -134,11 +134,25 @@ class DocumentRef(BaseModel):
     title: str
 
 
+class AnswerPart(BaseModel):
+    """One sentence or list item of an answer and the citations supporting it: interfaces
+    render markers from `citations`, never by re-reading brackets in the text."""
+
+    text: str = Field(description="Plain text of the sentence or item; no citation markers.")
+    citations: list[int] = Field(default_factory=list,
+                                 description="Numbers (Citation.n) of the sources supporting it.")
+    kind: Literal["sentence", "item"] = Field("sentence", description=(
+        "`item` is a list item (render as a bullet under the sentence before it)."))
+
+
 class Answer(BaseModel):
     """The one response shape every interface returns."""
 
-    answer: str
+    answer: str = Field(description="The answer as text, each claim followed by [n] markers.")
     citations: list[Citation] = Field(default_factory=list)
+    parts: list[AnswerPart] = Field(default_factory=list, description=(
+        "The same answer in structured form: the text of each sentence or list item and its "
+        "citation numbers. Empty on a refusal."))
     refused: bool = False
     mode: Literal["extractive", "llm", "fallback"] = "extractive"
     closest_documents: list[DocumentRef] = Field(
