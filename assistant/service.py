@@ -118,8 +118,11 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
     if answerer is None:
-        answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
-                                      known_terms=keyword.known_terms)
+        engine = ExtractiveAnswerer
+        if settings.answer_engine == "units":
+            from assistant.compose import UnitAnswerer as engine
+        answerer = engine(settings, next_chunk=keyword.next_chunk,
+                          known_terms=keyword.known_terms)
         if settings.llm_base_url:
             from assistant.llm import LLMAnswerer
 

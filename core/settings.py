@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     refusal_threshold: float = 0.365
     answer_max_sentences: int = 5
+    # Issue 11, experimental until its figures beat the defaults (README "Answering"):
+    # "tagged" reads PDF blocks from the structure tree; "units" answers from those blocks
+    pdf_layout: Literal["text", "tagged"] = "text"
+    answer_engine: Literal["sentences", "units"] = "sentences"
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "unused"

@@ -10,6 +10,7 @@ from pypdf.errors import PdfReadError
 
 from core.errors import IngestError
 from core.models import Page
+from ingest.layout import structured_pages
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -28,27 +29,30 @@ class LoadedFile:
     is_pdf: bool
 
 
-def load_file(path: Path) -> LoadedFile:
-    """Read one corpus file; raise IngestError with a one-line reason if it is unusable."""
+def load_file(path: Path, layout: str = "text") -> LoadedFile:
+    """Read one corpus file; raise IngestError with a one-line reason if it is unusable.
+    `layout="tagged"` reads a tagged PDF's blocks from its structure tree (ingest.layout)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(f"{path}: unsupported file type {suffix or '(none)'!r}, skipped")
     if path.stat().st_size == 0:
         raise IngestError(f"{path}: empty file, skipped")
     if suffix in PDF_SUFFIXES:
-        return LoadedFile(path, _load_pdf(path), is_pdf=True)
+        return LoadedFile(path, _load_pdf(path, tagged=layout == "tagged"), is_pdf=True)
     text = path.read_text(encoding="utf-8", errors="replace")
     if not text.strip():
         raise IngestError(f"{path}: file has no text, skipped")
     return LoadedFile(path, [Page(1, text)], is_pdf=False)
 
 
-def _load_pdf(path: Path) -> list[Page]:
+def _load_pdf(path: Path, tagged: bool = False) -> list[Page]:
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise IngestError(f"{path}: encrypted PDF, skipped")
-        pages = [Page(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
+        structured = structured_pages(reader) if tagged else None  # blocks from the tags
+        texts = structured or [page.extract_text() or "" for page in reader.pages]
+        pages = [Page(i + 1, text) for i, text in enumerate(texts)]
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:

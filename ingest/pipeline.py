@@ -64,7 +64,7 @@ def document_hash(source: Source, embedder_name: str) -> str:
 
 def chunks_for(source: Source, doc_hash: str, settings: Settings) -> list[Chunk]:
     """Load, clean and chunk one document (pure apart from reading its files)."""
-    loaded = load_file(source.path)
+    loaded = load_file(source.path, settings.pdf_layout)
     is_markdown = not loaded.is_pdf
     pages = clean_pages(loaded.pages, is_markdown=is_markdown)
     sibling = markdown_sibling(source.path) if loaded.is_pdf else None
@@ -128,7 +128,8 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
                              f"{settings.corpus_dir}{kept}")
 
     embedder_name = (embedder.name if embedder else _embedder_name(settings))
-    hashes = {s.document.doc_id: document_hash(s, embedder_name) for s in sources}
+    hashes = {s.document.doc_id: document_hash(s, f"{embedder_name}|{settings.pdf_layout}")
+              for s in sources}
     todo = [s for s in sources if state.get(s.document.doc_id) != hashes[s.document.doc_id]]
     report.unchanged = [s.document.doc_id for s in sources if s not in todo]
 

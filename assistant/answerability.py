@@ -1,0 +1,56 @@
+"""Can these passages answer this question? One probability from a small fitted model.
+
+A logistic regression over a handful of features replaces hand-tuned refusal thresholds. It is
+fitted with cross-validation on the dev set by `python -m evals fit-answerability`, which
+writes the weights and the cross-validated figures to answerability.json beside this file.
+Every feature is computed from the question and what the caller may read, so nothing about a
+document the caller cannot see shapes the decision.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+
+MODEL_FILE = "answerability.json"
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the decision looks at, each in 0..1."""
+
+    similarity: float  # best dense cosine similarity of question and passage
+    coverage: float  # idf-weighted share of the question's terms in the best unit
+    typed: float  # the best unit has the answer's shape (a date for "when", ...)
+    agreement: float  # the top passage was found by both dense and keyword search
+    unknown_subject: float  # what a what/which question asks about is in no readable text
+    unknown_name: float  # a name in the question is in no retrieved passage
+    no_quantity: float  # a how-many question's passages give no number for the thing
+
+    def vector(self) -> list[float]:
+        return list(asdict(self).values())
+
+
+FEATURES = list(Features.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5
+
+    def probability(self, features: Features) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
+        return 1 / (1 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Model:
+    """The fitted model shipped with the package."""
+    data = json.loads((resources.files("assistant") / MODEL_FILE).read_text())
+    if data["features"] != FEATURES:
+        raise RuntimeError(f"{MODEL_FILE} was fitted on other features; refit it")
+    return Model(tuple(data["weights"]), data["bias"], data.get("threshold", 0.5))

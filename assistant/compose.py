@@ -1,0 +1,195 @@
+"""Hits -> Answer from structural units (ANSWER_ENGINE=units, experimental): the unit that
+best answers first, cited, then support.
+
+The steps, each a small function: units (assistant.units) -> scores (assistant.evidence) ->
+answerability (assistant.answerability, a fitted model) -> selection -> composition.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from assistant.answer import citation_for, refusal
+from assistant.answerability import Features, Model, load_model
+from assistant.evidence import Scored, answer_type, score_units
+from assistant.refusal import quantity_unstated, question_subject, unsupported_names
+from assistant.retrieve import query_terms
+from assistant.units import Sentence, Unit, sentences_of, units_of
+from core.models import Answer, AnswerPart, Chunk, Citation, Hit, Turn
+from core.settings import Settings, visible_to
+
+log = logging.getLogger(__name__)
+CHUNKS_CONSIDERED = 4
+SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first (dev set)
+MAX_SUPPORT = 2  # units after the first; a list answer takes one
+COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
+                     r"contrast|whereas|each of)\b", re.I)
+# words of titles and organisations too common to name one document
+COMMON_NAME_WORDS = frozenset(
+    "health care board nhs trust integrated system partnership partnerships place based "
+    "place-based guidance paper report council borough london strategic options analysis "
+    "wellbeing and the of for local government association england improvement public "
+    "agenda item development statutory ics icb hospitals".split())
+
+
+
+
+def candidate_units(hits: Sequence[Hit],
+                    next_chunk: Callable[[Chunk], Chunk | None]) -> list[Unit]:
+    """Units of the top passages, in retrieval order."""
+    units: list[Unit] = []
+    for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):
+        units.extend(units_of(hit.chunk, rank, next_chunk))
+    return units
+
+
+def _texts(unit: Unit) -> set[str]:
+    return {unit.lead.text, *(i.text for i in unit.items)}
+
+
+def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
+    """Documents among the hits that the question names by a distinctive word of their
+    organisation or title ("Sandwell", "Barking"), in retrieval order."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]+", question)}
+    named: list[str] = []
+    for hit in hits:
+        chunk = hit.chunk
+        words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", f"{chunk.organisation} "
+                                                                      f"{chunk.title}")}
+        acronym = chunk.doc_id.split("-")[0]
+        if ((words - COMMON_NAME_WORDS) & asked or acronym in asked) \
+                and chunk.doc_id not in named:
+            named.append(chunk.doc_id)
+    return named
+
+
+def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
+    """The best unit first, then up to two supporting units that add something new; a
+    comparison gets the best unit of each document it names."""
+    first = scored[0]
+    chosen = [first.unit]
+    seen = _texts(first.unit)
+    support = 1 if first.unit.is_list else MAX_SUPPORT
+    documents = named_documents(question, hits)
+    if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):
+        for doc_id in documents[:3]:
+            if any(u.lead.chunk.doc_id == doc_id for u in chosen):
+                continue
+            best = next((s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
+                         and not _texts(s.unit) & seen and s.coverage > 0), None)
+            if best is not None:
+                chosen.append(best)
+                seen |= _texts(best)
+        return chosen
+    for candidate in scored[1:]:
+        if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
+            break
+        if _texts(candidate.unit) & seen or (first.unit.is_list and candidate.unit.is_list):
+            continue  # a list answer is that list; support adds prose, not another list
+        chosen.append(candidate.unit)
+        seen |= _texts(candidate.unit)
+    return chosen
+
+
+def compose(units: Sequence[Unit]) -> Answer:
+    """Each unit's lead followed by [n], a list's items under it; one citation per quote."""
+    lines: list[str] = []
+    parts: list[AnswerPart] = []
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int, str], int] = {}
+
+    def cite(sentence: Sentence) -> int:
+        key = (sentence.chunk.doc_id, sentence.chunk.page_of(sentence.offset), sentence.text)
+        if key not in numbers:
+            citations.append(citation_for(sentence, len(citations) + 1))
+            numbers[key] = citations[-1].n
+        return numbers[key]
+
+    for unit in units:
+        n = cite(unit.lead)
+        bullet = "- " if unit.lead.is_item and not unit.items else ""
+        lines.append(f"{bullet}{unit.lead.text} [{n}]")
+        parts.append(AnswerPart(text=unit.lead.text, citations=[n],
+                                kind="item" if bullet else "sentence"))
+        base = min((i.depth for i in unit.items), default=0)
+        for item in unit.items:
+            n = cite(item)
+            lines.append(f"{'  ' * (item.depth - base)}- {item.text} [{n}]")
+            parts.append(AnswerPart(text=item.text, citations=[n], kind="item"))
+    return Answer(answer="\n".join(lines), citations=citations, parts=parts, refused=False,
+                  mode="extractive")
+
+
+class UnitAnswerer:
+    """The embedded default: quotes the units of the retrieved passages that answer best."""
+
+    def __init__(self, settings: Settings,
+                 next_chunk: Callable[[Chunk], Chunk | None] | None = None,
+                 known_terms: Callable[[set[str], Sequence[str]], set[str]] | None = None,
+                 model: Model | None = None) -> None:
+        self.settings = settings
+        self.next_chunk = next_chunk or (lambda chunk: None)
+        self.known_terms = known_terms
+        self.model = model or load_model()
+
+    def asks_about_the_unmentioned(self, question: str, clearance: str) -> bool:
+        """True when what the question asks for ("salary band", "fee") is named only in words
+        that no document the caller may read ever uses. One known word is enough to go on."""
+        if self.known_terms is None:
+            return False
+        terms = query_terms(" ".join(question_subject(question)))
+        return bool(terms) and not self.known_terms(terms, visible_to(clearance))
+
+    def features(self, question: str, hits: Sequence[Hit], best: Scored | None,
+                 clearance: str) -> Features:
+        """The answerability model's inputs, from the question and what the caller may read."""
+        passages = hits[:CHUNKS_CONSIDERED]
+        texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
+        pieces = [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
+        return Features(
+            similarity=max((h.similarity for h in passages if h.similarity is not None),
+                           default=0.0),
+            coverage=best.coverage if best else 0.0,
+            typed=best.typed if best else 0.0,
+            agreement=float(bool(hits) and {"dense", "keyword"} <= set(hits[0].sources)),
+            unknown_subject=float(self.asks_about_the_unmentioned(question, clearance)),
+            unknown_name=float(bool(unsupported_names(question, texts))),
+            no_quantity=float(quantity_unstated(question, pieces)),
+        )
+
+    def notice(self, question: str, features: Features) -> str | None:
+        """Where it helps the caller rephrase, the words of theirs that matched nothing (names
+        are never echoed)."""
+        words = " ".join(question_subject(question))
+        if features.unknown_subject:
+            return (f'None of the documents you can search use the words "{words}"; '
+                    "try the words the guidance would use.")
+        if features.no_quantity:
+            return f'No passage found gives a number for "{words}".'
+        return None
+
+    def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
+               history: Sequence[Turn] = ()) -> Answer:
+        if not hits:
+            return refusal(hits)
+        scored = score_units(question, candidate_units(hits, self.next_chunk))
+        best = scored[0] if scored else None
+        features = self.features(question, hits, best, clearance)
+        probability = self.model.probability(features)
+        vetoed = features.unknown_subject or features.unknown_name or features.no_quantity
+        if best is None or vetoed or probability < self.model.threshold:
+            log.info("refused (answerability %.2f, %s): %s", probability,
+                     answer_type(question), question[:200])
+            return refusal(hits, notice=self.notice(question, features))
+        return compose(select_units(question, scored, hits))
+
+    def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
+               history: Sequence[Turn] = ()) -> Iterator:
+        from assistant.service import StreamEvent
+
+        result = self.answer(question, hits, clearance=clearance, history=history)
+        for piece in re.split(r"(?<=\n)", result.answer):
+            if piece:
+                yield StreamEvent("delta", text=piece)
+        yield StreamEvent("final", answer=result)

@@ -1,0 +1,129 @@
+"""Question + units -> scored units: what kind of answer is asked for, and how well each unit
+gives it. Pure functions of the question and the text the caller may read."""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.retrieve import query_terms
+from assistant.units import Unit
+
+DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|April|May|June|"
+                  r"July|August|September|October|November|December)|(January|February|March|"
+                  r"April|May|June|July|August|September|October|November|December|Spring|"
+                  r"Summer|Autumn|Winter)\s+\d{4}|\d{1,2}/\d{1,2}/\d{2,4}|\b(19|20)\d{2}(/\d{2})?\b)",
+                  re.I)
+NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half)\b", re.I)
+AUTHOR = re.compile(r"\b(Report Author|Author|prepared by|written by|Report of|Sponsor)\b", re.I)
+PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|Executive|Lead|"
+                    r"Councillor|Cllr|Consultants?|prepared by|[A-Z][a-z]+ [A-Z][a-z]+,)\b")
+# answer types by the question's opening words
+WHEN = re.compile(r"^\s*(when\b|by when|(by|on|from)? ?what (date|day|month|year|time)|what "
+                  r"(is|was) the (date|deadline|timescale))|\b(deadline|date|dated|by when)\b", re.I)
+HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
+WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
+                 r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
+                 r"prepared|signed|sponsor)\b", re.I)
+LIST = re.compile(r"^\s*(what|which|list|name)\b.*\b(are|were|options|roles|areas|principles|"
+                  r"members|membership|aims|themes|types|categories|steps|risks|functions|"
+                  r"priorities|services|include|includes|ways|things|elements|components|"
+                  r"responsibilities|duties|benefits|challenges|activities|capabilities|"
+                  r"sub-committees|arrangements|models)\b|^\s*list\b|\bwhat does .* do\b", re.I)
+HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
+
+RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
+MAX_LEAD_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
+# feature weights, tuned on the dev set only (see README "Answering")
+W_TYPE = 0.35
+W_LIST = 0.3
+W_HEADING = 0.25
+W_ITEMS = 0.3
+OFF_TYPE = 0.6
+
+
+def answer_type(question: str) -> str:
+    """"when", "how many", "who", "list" or "fact": what shape the answer should have."""
+    if HOW_MANY.search(question):
+        return "how many"
+    if WHEN.search(question):
+        return "when"
+    if re.search(r"\b(wrote|written|author|authored|prepared|sponsor)", question, re.I):
+        return "author"
+    if WHO.search(question):
+        return "who"
+    if LIST.search(question):
+        return "list"
+    return "fact"
+
+
+def type_match(kind: str, unit: Unit) -> float:
+    """1 when the unit has the shape of the answer asked for, else 0."""
+    text = unit.text
+    if kind == "when":
+        return float(bool(DATE.search(text)))
+    if kind == "how many":
+        return float(bool(NUMBER.search(text)))
+    if kind == "author":
+        return float(bool(AUTHOR.search(text)))
+    if kind == "who":
+        return float(bool(PERSON.search(text)))
+    if kind == "list":
+        return float(unit.is_list)
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A unit, its score and the features behind it."""
+
+    unit: Unit
+    score: float
+    coverage: float
+    heading: float
+    typed: float
+
+
+def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
+    """Rarer question terms among the candidates count for more."""
+    n = len(texts)
+    return {t: math.log(1 + n / (1 + sum(t in st for st in texts))) for t in terms}
+
+
+def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
+    """Every unit scored: coverage of the question's terms by the unit (and, for less, by its
+    section heading), a bonus when it has the answer's shape, discounted by passage rank."""
+    kind = answer_type(question)
+    asks_for_headings = bool(HEADING_QUESTION.search(question))
+    terms = query_terms(question)
+    lead_terms = [query_terms(u.lead.text) for u in units]
+    heading_terms = [query_terms(u.lead.chunk.section_of(u.lead.offset)) for u in units]
+    item_terms = [[query_terms(i.text) for i in u.items] for u in units]
+    idf = idf_weights(terms, lead_terms)
+    total = sum(idf.values()) or 1.0
+
+    def cover(found: set[str]) -> float:
+        return sum(idf[t] for t in terms & found) / total
+
+    scored: list[Scored] = []
+    for unit, own, heading_own, items in zip(units, lead_terms, heading_terms, item_terms):
+        lead = unit.lead
+        if lead.kind == "heading" and not unit.items and not asks_for_headings:
+            continue
+        if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
+            continue
+        if unit.is_list:  # a list is about what its heading and intro name, not every item
+            coverage = cover(own | heading_own) + W_ITEMS * max(map(cover, items), default=0)
+        else:
+            coverage = cover(own)
+        heading = cover(heading_own)
+        typed = type_match(kind, unit)
+        value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * (coverage > 0)
+        if kind == "list" and unit.is_list:
+            value += W_LIST * coverage
+        if kind != "fact" and not typed:  # not the shape asked for: a date, a number, a list
+            value *= OFF_TYPE
+        scored.append(Scored(unit, value / (1 + RANK_DECAY * lead.rank), coverage, heading, typed))
+    return sorted(scored, key=lambda s: -s.score)

@@ -1,0 +1,172 @@
+"""Chunks -> answer units: sentences, cover-sheet lines, and lists with their items.
+
+A unit is what an answer can quote: one sentence of prose, one short line that is a fact in
+itself ("Version 1, 2 September 2021", "Report Author: Jane Leaman, ..."), or a list: the line
+that introduces it and its items (nested items stay under their parent item). Headings are
+units too, marked as such, so that they are quoted only when the question asks for them.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core.models import Chunk
+from ingest.chunk import SENTENCE_END
+
+LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
+                        r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
+NUMBERED_LEAD = re.compile(r"^\d{1,2}(\.\d{1,2})*\.?\s+")
+MAX_NUMBERED_ITEM_WORDS = 40  # a longer numbered line is a board paper's numbered paragraph
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A quotable piece of a chunk (sentence, line or list item) and where it sits."""
+
+    chunk: Chunk
+    text: str
+    offset: int
+    rank: int  # rank of its chunk in the retrieval
+    is_item: bool = False
+    depth: int = 0  # list nesting of an item
+    kind: str = "sentence"  # "sentence" | "line" | "item" | "heading"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What an answer quotes as one piece: a lead sentence and, for a list, its items."""
+
+    lead: Sentence
+    items: tuple[Sentence, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.lead.text, *(i.text for i in self.items)])
+
+    @property
+    def is_list(self) -> bool:
+        return len(self.items) >= 2
+
+
+def _heading_of(chunk: Chunk, offset: int) -> str:
+    return chunk.section_of(offset).rpartition(" > ")[2].strip()
+
+
+def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
+    """Split a chunk into quotable pieces, keeping list items whole and marking headings."""
+    out: list[Sentence] = []
+    cursor = 0
+    for raw in chunk.text.split("\n"):
+        line_at = chunk.text.find(raw, cursor)
+        cursor = line_at + len(raw)
+        stripped = raw.lstrip()
+        indent = len(raw) - len(stripped)
+        if stripped.startswith("- "):
+            at = line_at + indent + 2
+            out.append(Sentence(chunk, stripped[2:].strip(), at, rank, True, indent // 2, "item"))
+            continue
+        line = stripped.strip()
+        if not line:
+            continue
+        if line == _heading_of(chunk, line_at):
+            out.append(Sentence(chunk, line, line_at, rank, kind="heading"))
+            continue
+        if NUMBERED_LEAD.match(line) and len(line.split()) <= MAX_NUMBERED_ITEM_WORDS:
+            out.append(Sentence(chunk, line, line_at, rank, kind="numbered"))
+            continue
+        parts = [p.strip() for p in SENTENCE_END.split(line) if p.strip()]
+        if len(parts) == 1 and not line.endswith((".", "?", "!")):
+            out.append(Sentence(chunk, line, line_at, rank, kind="line"))
+            continue
+        pos = 0
+        for part in parts:
+            at = line.find(part, pos)
+            pos = at + len(part)
+            out.append(Sentence(chunk, part, line_at + max(at, 0), rank))
+    return out
+
+
+def introduces_list(sentence: Sentence) -> bool:
+    """'...principles:', 'What:', '...associated to one of three themes.' announce a list."""
+    text = sentence.text
+    return text.endswith(":") or sentence.kind == "heading" or bool(
+        LIST_INTRO.search(text) and text.endswith(".") and len(text.split()) <= 30)
+
+
+def items_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
+    """The items that follow pieces[index]: deeper items after an item, any items after a
+    sentence or heading, up to the next piece that is not one of them."""
+    lead = pieces[index]
+    items: list[Sentence] = []
+    numbered = lead.text.endswith(":") and index + 1 < len(pieces) \
+        and pieces[index + 1].kind == "numbered"  # "...principles:" then "1. ...", "2. ..."
+    for piece in pieces[index + 1:]:
+        if numbered:
+            if piece.kind != "numbered":
+                break
+            items.append(piece)
+            continue
+        if not piece.is_item:
+            break
+        if lead.is_item and piece.depth <= lead.depth:
+            break
+        if items and piece.depth > items[0].depth:  # a sub-item stays with its parent item
+            continue
+        items.append(piece)
+    return items
+
+
+def heading_items(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
+    """Sub-headings that follow an intro naming a list ("...three broad categories described
+    in Table 3."): each option of a table set out as its own heading, at one level."""
+    lead = pieces[index]
+    prefix = lead.chunk.section_of(lead.offset)
+    items: list[Sentence] = []
+    for piece in pieces[index + 1:]:
+        if piece.kind != "heading":
+            continue
+        path = piece.chunk.section_of(piece.offset)
+        if not path.startswith(prefix) or path == prefix:
+            break
+        if items and path.count(" > ") < items[0].chunk.section_of(items[0].offset).count(" > "):
+            break
+        items.append(piece)
+    return items if len(items) >= 2 else []
+
+
+def units_of(chunk: Chunk, rank: int,
+             next_chunk: Callable[[Chunk], Chunk | None] = lambda c: None) -> list[Unit]:
+    """Every unit of a chunk: each piece on its own, and each list with its items (a list
+    cut by the chunk's end continues with the items the next chunk opens with)."""
+    pieces = sentences_of(chunk, rank)
+    units: list[Unit] = []
+    for index, piece in enumerate(pieces):
+        units.append(Unit(piece))
+        if not introduces_list(piece):
+            continue
+        items = items_after(index, pieces)
+        if index + 1 + len(items) >= len(pieces):  # the list may run on into the next chunk
+            following = next_chunk(chunk)
+            if following is not None:
+                more = [p for p in sentences_of(following, rank) if p.text != piece.text]
+                leading = _leading_items(more)
+                items += [p for p in leading if not items or p.depth <= items[0].depth]
+                if not items and piece.kind != "heading" and piece.text.endswith("."):
+                    items = heading_items(-1, [piece, *more])
+        elif not items and piece.kind != "heading" and piece.text.endswith("."):
+            items = heading_items(index, pieces)
+        if items:
+            units.append(Unit(piece, tuple(items)))
+    return units
+
+
+def _leading_items(pieces: Sequence[Sentence]) -> list[Sentence]:
+    """The items a chunk opens with, after any heading or overlap line."""
+    items: list[Sentence] = []
+    for piece in pieces:
+        if piece.is_item:
+            items.append(piece)
+        elif items or len(piece.text.split()) > 12:
+            break
+    return items

@@ -1,0 +1,103 @@
+"""Fit the answerability model on the dev set, with cross-validated figures:
+`python -m evals.fit [--questions FILE] [--out assistant/answerability.json]`.
+
+Each dev question is asked under both clearances; it is answerable under a clearance when the
+dev set says it is answerable and every document holding its answer is visible there. The
+features are the ones the answerer computes (assistant.answerability.Features), so what is
+fitted is exactly what runs. Never fit on a holdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from assistant.compose import UnitAnswerer, candidate_units
+from assistant.answerability import FEATURES, MODEL_FILE
+from assistant.evidence import score_units
+from core.settings import get_settings, visible_to
+from evals.dataset import DEV_SET, Question, load_questions, read_manifest
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / MODEL_FILE
+FOLDS = 5
+REGULARISATION = 1.0  # sklearn's C; the figures below are cross-validated at this value
+
+
+def collect(questions: list[Question], assistant, visibility: dict[str, str]):
+    """Feature rows and labels: one per question and clearance."""
+    answerer = assistant.answerer
+    if not isinstance(answerer, UnitAnswerer):
+        answerer = getattr(answerer, "fallback", None)
+    if not isinstance(answerer, UnitAnswerer):
+        raise SystemExit("fitting needs ANSWER_ENGINE=units (and PDF_LAYOUT=tagged, re-ingested)")
+    rows, labels, ids = [], [], []
+    for q in questions:
+        for clearance in ("public", "confidential"):
+            allowed = visible_to(clearance)
+            label = q.answerable and all(visibility.get(d) in allowed for d in q.pages)
+            hits = assistant.retriever.retrieve(q.question, clearance)
+            scored = score_units(q.question, candidate_units(hits, answerer.next_chunk))
+            features = answerer.features(q.question, hits, scored[0] if scored else None,
+                                         clearance)
+            rows.append(features.vector())
+            labels.append(int(label))
+            ids.append(f"{q.id}/{clearance}")
+    return np.array(rows), np.array(labels), ids
+
+
+def figures(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    answerable, unanswerable = labels == 1, labels == 0
+    return {
+        "accuracy": round(float((labels == predicted).mean()), 3),
+        "answered_rate_answerable": round(float(predicted[answerable].mean()), 3),
+        "refusal_rate_unanswerable": round(float(1 - predicted[unanswerable].mean()), 3),
+    }
+
+
+def fit(rows: np.ndarray, labels: np.ndarray) -> dict:
+    """Cross-validated figures first, then the model fitted on every row."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=1000)
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+    predicted = cross_val_predict(model, rows, labels, cv=folds)
+    model.fit(rows, labels)
+    return {
+        "features": FEATURES,
+        "weights": [round(float(w), 4) for w in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]), 4),
+        "threshold": 0.5,
+        "cross_validated": figures(labels, predicted) | {"folds": FOLDS},
+        "fitted_on": {"rows": int(len(labels)), "answerable": int(labels.sum()),
+                      "unanswerable": int(len(labels) - labels.sum())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.fit", description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=Path, default=DEV_SET,
+                        help="question file to fit on (the dev set; never a holdout)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the model")
+    args = parser.parse_args(argv)
+    if "holdout" in args.questions.name:
+        parser.error("refusing to fit on a holdout: it must stay unseen")
+    from assistant.service import build_assistant
+
+    settings = get_settings()
+    assistant = build_assistant(settings)
+    visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
+    rows, labels, _ = collect(load_questions(args.questions), assistant, visibility)
+    model = fit(rows, labels)
+    model["questions"] = args.questions.name
+    model["fitted"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    args.out.write_text(json.dumps(model, indent=1) + "\n")
+    print(json.dumps({k: model[k] for k in ("weights", "bias", "cross_validated", "fitted_on")}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
