@@ -24,7 +24,7 @@ class Features:
     similarity: float  # best dense cosine similarity of question and passage
     coverage: float  # idf-weighted share of the question's terms in the best unit
     typed: float  # the best unit has the answer's shape (a date for "when", ...)
-    agreement: float  # the top passage was found by both dense and keyword search
+    passage_coverage: float  # share of the question's terms found anywhere in the passages
     unknown_subject: float  # what a what/which question asks about is in no readable text
     unknown_name: float  # a name in the question is in no retrieved passage
     no_quantity: float  # a how-many question's passages give no number for the thing

@@ -35,17 +35,53 @@ COMMON_NAME_WORDS = frozenset(
 
 
 
-def candidate_units(hits: Sequence[Hit],
-                    next_chunk: Callable[[Chunk], Chunk | None]) -> list[Unit]:
-    """Units of the top passages, in retrieval order."""
+FRONT_MATTER_TYPES = ("author", "when")
+
+
+def candidate_units(hits: Sequence[Hit], next_chunk: Callable[[Chunk], Chunk | None],
+                    covers: Sequence[Chunk] = ()) -> list[Unit]:
+    """Units of the top passages, in retrieval order, then of the cover sheets given (who
+    wrote a paper and when are on its first page, which a search for the topic misses)."""
     units: list[Unit] = []
+    seen: set[str] = set()
     for rank, hit in enumerate(hits[:CHUNKS_CONSIDERED]):
         units.extend(units_of(hit.chunk, rank, next_chunk))
+        seen.add(hit.chunk.id)
+    for cover in covers:
+        if cover.id not in seen:
+            seen.add(cover.id)
+            units.extend(units_of(cover, 1, next_chunk))
     return units
+
+
+def covers_for(question: str, hits: Sequence[Hit],
+               first_chunk: Callable[[Chunk], Chunk | None]) -> list[Chunk]:
+    """The first chunks of the top passages' documents, for who-wrote-it and when questions."""
+    if answer_type(question) not in FRONT_MATTER_TYPES:
+        return []
+    covers: list[Chunk] = []
+    for hit in hits[:CHUNKS_CONSIDERED]:
+        cover = first_chunk(hit.chunk)
+        if cover is not None and all(c.id != cover.id for c in covers):
+            covers.append(cover)
+    return covers
 
 
 def _texts(unit: Unit) -> set[str]:
     return {unit.lead.text, *(i.text for i in unit.items)}
+
+
+def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
+    """Share of the question's terms that occur anywhere in the passages (with their titles):
+    a question whose main words no passage uses is asking about something else."""
+    terms = query_terms(question)
+    if not terms:
+        return 0.0
+    found: set[str] = set()
+    for hit in passages:
+        found |= query_terms(f"{hit.chunk.title} {hit.chunk.organisation} {hit.chunk.section} "
+                             f"{hit.chunk.text}")
+    return len(terms & found) / len(terms)
 
 
 def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
@@ -127,9 +163,11 @@ class UnitAnswerer:
     def __init__(self, settings: Settings,
                  next_chunk: Callable[[Chunk], Chunk | None] | None = None,
                  known_terms: Callable[[set[str], Sequence[str]], set[str]] | None = None,
-                 model: Model | None = None) -> None:
+                 model: Model | None = None,
+                 first_chunk: Callable[[Chunk], Chunk | None] | None = None) -> None:
         self.settings = settings
         self.next_chunk = next_chunk or (lambda chunk: None)
+        self.first_chunk = first_chunk or (lambda chunk: None)
         self.known_terms = known_terms
         self.model = model or load_model()
 
@@ -152,7 +190,7 @@ class UnitAnswerer:
                            default=0.0),
             coverage=best.coverage if best else 0.0,
             typed=best.typed if best else 0.0,
-            agreement=float(bool(hits) and {"dense", "keyword"} <= set(hits[0].sources)),
+            passage_coverage=passage_coverage(question, passages),
             unknown_subject=float(self.asks_about_the_unmentioned(question, clearance)),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
@@ -173,12 +211,12 @@ class UnitAnswerer:
                history: Sequence[Turn] = ()) -> Answer:
         if not hits:
             return refusal(hits)
-        scored = score_units(question, candidate_units(hits, self.next_chunk))
+        covers = covers_for(question, hits, self.first_chunk)
+        scored = score_units(question, candidate_units(hits, self.next_chunk, covers))
         best = scored[0] if scored else None
         features = self.features(question, hits, best, clearance)
         probability = self.model.probability(features)
-        vetoed = features.unknown_subject or features.unknown_name or features.no_quantity
-        if best is None or vetoed or probability < self.model.threshold:
+        if best is None or probability < self.model.threshold:
             log.info("refused (answerability %.2f, %s): %s", probability,
                      answer_type(question), question[:200])
             return refusal(hits, notice=self.notice(question, features))

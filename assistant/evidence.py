@@ -68,8 +68,8 @@ def type_match(kind: str, unit: Unit) -> float:
         return float(bool(NUMBER.search(text)))
     if kind == "author":
         return float(bool(AUTHOR.search(text)))
-    if kind == "who":
-        return float(bool(PERSON.search(text)))
+    if kind == "who":  # a person or body, or a list of them ("who should be members")
+        return float(bool(PERSON.search(text)) or unit.is_list)
     if kind == "list":
         return float(unit.is_list)
     return 0.0
@@ -102,10 +102,16 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
     heading_terms = [query_terms(u.lead.chunk.section_of(u.lead.offset)) for u in units]
     item_terms = [[query_terms(i.text) for i in u.items] for u in units]
     idf = idf_weights(terms, lead_terms)
-    total = sum(idf.values()) or 1.0
+    names: dict[str, set[str]] = {}  # per document: the question's words naming it
 
-    def cover(found: set[str]) -> float:
-        return sum(idf[t] for t in terms & found) / total
+    def asked_of(unit: Unit) -> set[str]:
+        """The question's terms a unit must cover: words that name its own document ("the
+        Sandwell paper", "Thriving Places") are answered by the document being that one."""
+        chunk = unit.lead.chunk
+        if chunk.doc_id not in names:
+            names[chunk.doc_id] = terms & query_terms(f"{chunk.title} {chunk.organisation} "
+                                                      f"{chunk.doc_id.split('-')[0]}")
+        return (terms - names[chunk.doc_id]) or terms
 
     scored: list[Scored] = []
     for unit, own, heading_own, items in zip(units, lead_terms, heading_terms, item_terms):
@@ -114,13 +120,20 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
             continue
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
             continue
+        wanted = asked_of(unit)
+        total = sum(idf[t] for t in wanted) or 1.0
+
+        def cover(found: set[str]) -> float:
+            return sum(idf[t] for t in wanted & found) / total
+
         if unit.is_list:  # a list is about what its heading and intro name, not every item
             coverage = cover(own | heading_own) + W_ITEMS * max(map(cover, items), default=0)
         else:
             coverage = cover(own)
         heading = cover(heading_own)
         typed = type_match(kind, unit)
-        value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * (coverage > 0)
+        gate = 1.0 if kind == "author" else float(coverage > 0)
+        value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:
             value += W_LIST * coverage
         if kind != "fact" and not typed:  # not the shape asked for: a date, a number, a list

@@ -118,11 +118,14 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
     if answerer is None:
-        engine = ExtractiveAnswerer
+        answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
+                                      known_terms=keyword.known_terms)
         if settings.answer_engine == "units":
-            from assistant.compose import UnitAnswerer as engine
-        answerer = engine(settings, next_chunk=keyword.next_chunk,
-                          known_terms=keyword.known_terms)
+            from assistant.compose import UnitAnswerer
+
+            answerer = UnitAnswerer(settings, next_chunk=keyword.next_chunk,
+                                    known_terms=keyword.known_terms,
+                                    first_chunk=keyword.first_chunk)
         if settings.llm_base_url:
             from assistant.llm import LLMAnswerer
 

@@ -16,6 +16,8 @@ from ingest.chunk import SENTENCE_END
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
+NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|types|"
+                         r"kinds|categories|options|models|Table \d+)\b", re.I)
 NUMBERED_LEAD = re.compile(r"^\d{1,2}(\.\d{1,2})*\.?\s+")
 MAX_NUMBERED_ITEM_WORDS = 40  # a longer numbered line is a board paper's numbered paragraph
 
@@ -72,10 +74,12 @@ def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
         if line == _heading_of(chunk, line_at):
             out.append(Sentence(chunk, line, line_at, rank, kind="heading"))
             continue
-        if NUMBERED_LEAD.match(line) and len(line.split()) <= MAX_NUMBERED_ITEM_WORDS:
+        parts = [p.strip() for p in SENTENCE_END.split(line) if p.strip()]
+        body = NUMBERED_LEAD.sub("", line)
+        if NUMBERED_LEAD.match(line) and len(SENTENCE_END.split(body)) == 1 \
+                and len(line.split()) <= MAX_NUMBERED_ITEM_WORDS:
             out.append(Sentence(chunk, line, line_at, rank, kind="numbered"))
             continue
-        parts = [p.strip() for p in SENTENCE_END.split(line) if p.strip()]
         if len(parts) == 1 and not line.endswith((".", "?", "!")):
             out.append(Sentence(chunk, line, line_at, rank, kind="line"))
             continue
@@ -117,22 +121,31 @@ def items_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
     return items
 
 
-def heading_items(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
-    """Sub-headings that follow an intro naming a list ("...three broad categories described
-    in Table 3."): each option of a table set out as its own heading, at one level."""
-    lead = pieces[index]
-    prefix = lead.chunk.section_of(lead.offset)
+COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+         "nine": 9, "ten": 10}
+CAPTION = re.compile(r"^(Table|Figure|Box|Chart)\s+\d+", re.I)
+MAX_HEADING_ITEMS = 8
+
+
+def heading_items(lead: Sentence, following: Sequence[Sentence]) -> list[Sentence]:
+    """Sub-headings that follow an intro naming a set ("...three broad categories described
+    in Table 3."): a table whose options are each set out under its own heading. As many as
+    the intro counts, else up to the first heading shallower than the first one taken."""
+    words = re.findall(r"[a-z]+", lead.text.lower())
+    wanted = next((COUNT[w] for w in words if w in COUNT), MAX_HEADING_ITEMS)
     items: list[Sentence] = []
-    for piece in pieces[index + 1:]:
-        if piece.kind != "heading":
+    for piece in following:
+        if piece.kind != "heading" or CAPTION.match(piece.text):
             continue
-        path = piece.chunk.section_of(piece.offset)
-        if not path.startswith(prefix) or path == prefix:
-            break
-        if items and path.count(" > ") < items[0].chunk.section_of(items[0].offset).count(" > "):
+        depth = piece.chunk.section_of(piece.offset).count(" > ")
+        if items and depth < items[0].chunk.section_of(items[0].offset).count(" > ") \
+                and wanted == MAX_HEADING_ITEMS:
             break
         items.append(piece)
-    return items if len(items) >= 2 else []
+        if len(items) == wanted:
+            break
+    return items if len(items) >= 2 and (wanted == MAX_HEADING_ITEMS or len(items) == wanted) \
+        else []
 
 
 def units_of(chunk: Chunk, rank: int,
@@ -146,19 +159,31 @@ def units_of(chunk: Chunk, rank: int,
         if not introduces_list(piece):
             continue
         items = items_after(index, pieces)
+        later: list[Sentence] | None = None
         if index + 1 + len(items) >= len(pieces):  # the list may run on into the next chunk
-            following = next_chunk(chunk)
-            if following is not None:
-                more = [p for p in sentences_of(following, rank) if p.text != piece.text]
-                leading = _leading_items(more)
-                items += [p for p in leading if not items or p.depth <= items[0].depth]
-                if not items and piece.kind != "heading" and piece.text.endswith("."):
-                    items = heading_items(-1, [piece, *more])
-        elif not items and piece.kind != "heading" and piece.text.endswith("."):
-            items = heading_items(index, pieces)
+            later = _following(chunk, rank, next_chunk, piece.text)
+            leading = _leading_items(later)
+            items += [p for p in leading if not items or p.depth <= items[0].depth]
+        if not items and piece.kind != "heading" and NAMES_A_SET.search(piece.text):
+            if later is None:
+                later = _following(chunk, rank, next_chunk, piece.text)
+            items = heading_items(piece, pieces[index + 1:] + later)
         if items:
             units.append(Unit(piece, tuple(items)))
     return units
+
+
+def _following(chunk: Chunk, rank: int, next_chunk: Callable[[Chunk], Chunk | None],
+               skip: str, chunks: int = 2) -> list[Sentence]:
+    """The pieces of the next chunks (a table or list cut by chunk boundaries)."""
+    pieces: list[Sentence] = []
+    for _ in range(chunks):
+        following = next_chunk(chunk)
+        if following is None:
+            break
+        pieces += [p for p in sentences_of(following, rank) if p.text != skip]
+        chunk = following
+    return pieces
 
 
 def _leading_items(pieces: Sequence[Sentence]) -> list[Sentence]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.compose import UnitAnswerer, candidate_units
+from assistant.compose import UnitAnswerer, candidate_units, covers_for
 from assistant.answerability import FEATURES, MODEL_FILE
 from assistant.evidence import score_units
 from core.settings import get_settings, visible_to
@@ -39,7 +39,8 @@ def collect(questions: list[Question], assistant, visibility: dict[str, str]):
             allowed = visible_to(clearance)
             label = q.answerable and all(visibility.get(d) in allowed for d in q.pages)
             hits = assistant.retriever.retrieve(q.question, clearance)
-            scored = score_units(q.question, candidate_units(hits, answerer.next_chunk))
+            covers = covers_for(q.question, hits, answerer.first_chunk)
+            scored = score_units(q.question, candidate_units(hits, answerer.next_chunk, covers))
             features = answerer.features(q.question, hits, scored[0] if scored else None,
                                          clearance)
             rows.append(features.vector())

@@ -248,6 +248,16 @@ class KeywordIndex:
         following = self.chunks[at + 1]
         return following if following.doc_id == chunk.doc_id else None
 
+    def first_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The first chunk of `chunk`'s document: its cover sheet or title page."""
+        self.load()
+        at = self.position.get(chunk.id)
+        if at is None:
+            return None
+        while at > 0 and self.chunks[at - 1].doc_id == chunk.doc_id:
+            at -= 1
+        return self.chunks[at]
+
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         """Share of the query's index terms each chunk's title, section and text contain.
 
