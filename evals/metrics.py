@@ -83,11 +83,12 @@ def key_fact_recall(answer: str, key_facts: Sequence[str]) -> float | None:
 
 
 _MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"\w[\w'\u2019.,/:%£-]*")
 
 
 def answer_words(answer: str) -> int:
     """Words in an answer, not counting citation markers such as "[2]"."""
-    return len(_MARKER.sub(" ", answer).split())
+    return len(_WORD.findall(_MARKER.sub(" ", answer)))
 
 
 def doc_coverage(cited: Sequence[Passage], gold: Mapping[str, Iterable[int]]) -> float | None:
