@@ -314,7 +314,7 @@ def side_by_side(named: Mapping[str, Mapping[str, Any]]) -> str:
             values = [set_figure(named[n], clearance, kind, metric) for n in names]
             if all(v is None for v in values):
                 continue
-            gaps = [_gap(values[0], v) for v in values[1:]]
+            gaps = [_gap(values[0], v) if metric != "n" else "" for v in values[1:]]
             label = metric if kind is None else f"{kind}: {metric}"
             rows.append("| " + " | ".join([label, *(_cell(v) for v in values), *gaps]) + " |")
         parts.append(f"## {clearance}\n\n" + "\n".join(rows))
