@@ -6,14 +6,19 @@ import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT_SET, DatasetError, load_questions,
                            read_manifest, validate_questions)
 
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from evals.run import Backend
+
 OUT_ROOT = Path("evals/out")
 
 
-def _backend(args: argparse.Namespace, settings: object) -> tuple[object, list[str]] | None:
+def _backend(args: argparse.Namespace, settings: Settings) -> tuple[Backend, list[str]] | None:
     """The backend to evaluate and the clearances to run, or None (message printed) if unusable."""
     from evals.run import ApiBackend, InProcessBackend
 
@@ -28,8 +33,9 @@ def _backend(args: argparse.Namespace, settings: object) -> tuple[object, list[s
     return InProcessBackend(build_assistant(settings)), args.clearance or ["public", "confidential"]
 
 
-def _evaluate(args: argparse.Namespace, settings: object, backend: object,
-              clearances: list[str], questions_file: Path, out: Path) -> tuple[dict, list]:
+def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
+              clearances: list[str], questions_file: Path,
+              out: Path) -> tuple[dict[str, Any], list[Any]]:
     """Run one question file and write its report to `out`: the results and the gate checks."""
     from evals.judge import build_judge
     from evals.report import write_report
