@@ -50,6 +50,8 @@ def failures(cases: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any]
                 why.append("refused")
             elif c["fact_recall"] is not None and c["fact_recall"] < 1:
                 why.append(f"key facts {c['fact_recall']:.2f}")
+            if not c["refused"] and c.get("doc_coverage") is not None and c["doc_coverage"] < 1:
+                why.append(f"cited {c['doc_coverage']:.0%} of the documents")
         if not c["error"] and not c["answerable"] and not c["refused"] and not c.get("corrected"):
             why.append("answered an unanswerable question")
         if why:
