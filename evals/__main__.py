@@ -6,46 +6,93 @@ import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from evals.dataset import DEV_SET, DatasetError, load_questions, read_manifest, validate_questions
+from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT_SET, DatasetError, load_questions,
+                           read_manifest, validate_questions)
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from evals.run import Backend
 
 OUT_ROOT = Path("evals/out")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from core.settings import get_settings
-    from evals.judge import build_judge
-    from evals.report import write_report
-    from evals.run import (ApiBackend, InProcessBackend, gate_checks, leak_markers,
-                           load_thresholds, run_suite)
+def _backend(args: argparse.Namespace, settings: Settings) -> tuple[Backend, list[str]] | None:
+    """The backend to evaluate and the clearances to run, or None (message printed) if unusable."""
+    from evals.run import ApiBackend, InProcessBackend
 
-    settings = get_settings()
-    questions = load_questions(args.questions)
-    visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
     if args.api:
-        backend = ApiBackend(args.api, args.key)
         clearances = args.clearance or ["public"]
         if len(clearances) > 1:
             print("--api runs one clearance: the key's. Pass the one your key has.", file=sys.stderr)
-            return 2
-    else:
-        from assistant.service import build_assistant
+            return None
+        return ApiBackend(args.api, args.key), clearances
+    from assistant.service import build_assistant
 
-        backend = InProcessBackend(build_assistant(settings))
-        clearances = args.clearance or ["public", "confidential"]
+    return InProcessBackend(build_assistant(settings)), args.clearance or ["public", "confidential"]
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
+              clearances: list[str], questions_file: Path,
+              out: Path) -> tuple[dict[str, Any], list[Any]]:
+    """Run one question file and write its report to `out`: the results and the gate checks."""
+    from evals.judge import build_judge
+    from evals.report import write_report
+    from evals.run import gate_checks, leak_markers, load_thresholds, run_suite
+
+    questions = load_questions(questions_file)
+    visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
     judge = None if args.no_judge else build_judge(settings, limit=args.judge_limit)
     results = run_suite(
         questions, backend, clearances, visibility=visibility,
         markers=leak_markers(questions, settings.corpus_dir, visibility),
-        baselines=args.baselines, judge=judge, progress=not args.quiet,
-        questions_file=str(args.questions))
+        baselines=getattr(args, "baselines", False), judge=judge, progress=not args.quiet,
+        questions_file=str(questions_file))
     gate = gate_checks(results, load_thresholds(args.thresholds))
-    out = args.out or OUT_ROOT / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     page = write_report(results, out, gate)
     print(f"report: {page}\nsummary: {out / 'summary.md'}")
+    return results, gate
+
+
+def _run(args: argparse.Namespace) -> int:
+    from core.settings import get_settings
+
+    settings = get_settings()
+    load_questions(args.questions)  # a bad file fails before the index is opened
+    chosen = _backend(args, settings)
+    if chosen is None:
+        return 2
+    out = args.out or OUT_ROOT / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    _, gate = _evaluate(args, settings, *chosen, args.questions, out)
     for check in gate:
         print(check.message)
     return 1 if args.gate and not all(c.passed for c in gate) else 0
+
+
+def _sets(args: argparse.Namespace) -> int:
+    from core.settings import get_settings
+    from evals.run import side_by_side
+
+    files = args.questions or [DEV_SET, HOLDOUT_SET, HOLDOUT2_SET]
+    names = [f.stem for f in files]
+    if len(set(names)) != len(names):
+        print("question files need distinct names (they label the columns)", file=sys.stderr)
+        return 2
+    for path in files:
+        load_questions(path)  # every file is checked before anything runs
+    settings = get_settings()
+    chosen = _backend(args, settings)
+    if chosen is None:
+        return 2
+    out = args.out or OUT_ROOT / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-sets")
+    named = {name: _evaluate(args, settings, *chosen, path, out / name)[0]
+             for name, path in zip(names, files)}
+    table = side_by_side(named)
+    (out / "sets.md").write_text(table, encoding="utf-8")
+    print(table, end="")
+    print(f"side by side: {out / 'sets.md'}")
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -101,6 +148,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gate", action="store_true", help="exit 1 if a threshold is missed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
+
+    sets = sub.add_parser(
+        "sets", help="run several question sets and print their figures side by side",
+        description="Run each question file (default: dev, holdout, holdout2) under each "
+                    "clearance, write each one's report under --out/<file name>/, and print "
+                    "their figures side by side with each set's gap to the first.")
+    sets.add_argument("--questions", type=Path, action="append",
+                      help="a JSON Lines question file; repeat for each set (the first is the "
+                           "one the gaps are measured from)")
+    sets.add_argument("--api", metavar="URL", help="evaluate a live API instead of in-process")
+    sets.add_argument("--key", help="API key for --api (its clearance is the run's clearance)")
+    sets.add_argument("--clearance", nargs="+", choices=["public", "confidential"],
+                      help="clearance(s) to run (default: both in-process, public with --api)")
+    sets.add_argument("--out", type=Path,
+                      help="output folder (default: evals/out/<UTC time>-sets)")
+    sets.add_argument("--no-judge", action="store_true",
+                      help="skip LLM-judged scores even when LLM_BASE_URL is set")
+    sets.add_argument("--judge-limit", type=int, default=40, help="most answers to judge")
+    sets.add_argument("--thresholds", type=Path,
+                      default=Path(__file__).parent / "thresholds.toml",
+                      help="gate thresholds (listed in each report, not enforced here)")
+    sets.add_argument("--quiet", action="store_true", help="no progress bar")
+    sets.set_defaults(func=_sets)
 
     cmp = sub.add_parser("compare", help="deltas between two runs",
                          description="Print B - A for every figure of two runs.")

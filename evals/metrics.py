@@ -82,6 +82,36 @@ def key_fact_recall(answer: str, key_facts: Sequence[str]) -> float | None:
     return sum(1 for fact in key_facts if contains(answer, fact)) / len(key_facts)
 
 
+_MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"\w[\w'\u2019.,/:%£-]*")
+
+
+def answer_words(answer: str) -> int:
+    """Words in an answer, not counting citation markers such as "[2]"."""
+    return len(_WORD.findall(_MARKER.sub(" ", answer)))
+
+
+def doc_coverage(cited: Sequence[Passage], gold: Mapping[str, Iterable[int]]) -> float | None:
+    """Share of the gold documents the answer cites at least once: a comparison needs a part
+    from each document. None when fewer than two gold documents are visible."""
+    if len(gold) < 2:
+        return None
+    return len({c.doc_id for c in cited} & set(gold)) / len(gold)
+
+
+def premise_corrected(answer: str, refused: bool, corrections: Sequence[str]) -> bool | None:
+    """A false premise is handled by an answer that states every correcting fact (e.g. "may
+    choose" for "why must ..."); None when the question names no correcting text."""
+    if not corrections:
+        return None
+    return not refused and all(contains(answer, c) for c in corrections)
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The middle value (mean of the two middle ones); None for no values."""
+    return percentile(values, 50)
+
+
 def confidential_leaks(docs_seen: Iterable[str], answer: str,
                        confidential_docs: Iterable[str], markers: Iterable[str]) -> list[str]:
     """Reasons a public-clearance response leaks: a confidential doc_id among the results,
@@ -127,6 +157,14 @@ class CaseScores:
     search_ms: float | None = None
     error: str | None = None
     judged: dict[str, float] = field(default_factory=dict)
+    words: int | None = None  # answer length in words (citation markers not counted)
+    doc_coverage: float | None = None  # questions with two or more visible gold documents
+    corrected: bool | None = None  # false premises: the answer states the correction
+
+    @property
+    def declined(self) -> bool:
+        """An unanswerable question handled: refused, or its false premise corrected."""
+        return self.refused is True or self.corrected is True
 
 
 def _rate(flags: Iterable[bool]) -> float | None:
@@ -157,7 +195,13 @@ def summarise(cases: Sequence[CaseScores]) -> dict[str, float | int | None]:
     out["citation_page_precision"] = mean(c.citation_precision for c in answerable)
     out["key_fact_recall"] = mean(c.fact_recall for c in answerable)
     out["answered_rate"] = _rate(c.refused is False for c in answerable)
-    out["refusal_rate_unanswerable"] = _rate(c.refused is True for c in unanswerable)
+    out["refusal_rate_unanswerable"] = _rate(c.declined for c in unanswerable)
+    premises = [c for c in unanswerable if c.kind == "false_premise"]
+    out["false_premise_corrected_rate"] = _rate(c.corrected is True for c in premises
+                                                if c.corrected is not None)
+    out["doc_coverage"] = mean(c.doc_coverage for c in answerable)
+    out["answer_words_median"] = median([c.words for c in ok
+                                         if c.refused is False and c.words is not None])
     out["refusal_rate_hidden"] = _rate(c.refused is True for c in hidden)
     out["confidential_leaks"] = sum(1 for c in ok if c.leaks)
     asks = [c.ask_ms for c in ok if c.ask_ms is not None]

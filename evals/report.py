@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 HEADLINE = ("hit@1_doc", "hit@5_doc", "hit@5_page", "mrr_page", "citation_page_precision",
             "key_fact_recall", "answered_rate", "refusal_rate_unanswerable", "refusal_rate_hidden",
             "confidential_probe_fact_recall", "confidential_leaks", "errors",
+            "doc_coverage", "false_premise_corrected_rate", "answer_words_median",
             "ask_ms_p50", "ask_ms_p95", "search_ms_p50", "search_ms_p95")
 KIND_BARS = ("hit@5_page", "citation_page_precision", "key_fact_recall", "answered_rate",
              "refusal_rate_unanswerable", "refusal_rate_hidden")
@@ -49,7 +50,9 @@ def failures(cases: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any]
                 why.append("refused")
             elif c["fact_recall"] is not None and c["fact_recall"] < 1:
                 why.append(f"key facts {c['fact_recall']:.2f}")
-        if not c["error"] and not c["answerable"] and not c["refused"]:
+            if not c["refused"] and c.get("doc_coverage") is not None and c["doc_coverage"] < 1:
+                why.append(f"cited {c['doc_coverage']:.0%} of the documents")
+        if not c["error"] and not c["answerable"] and not c["refused"] and not c.get("corrected"):
             why.append("answered an unanswerable question")
         if why:
             out.append((c, "; ".join(why)))
@@ -134,8 +137,9 @@ def summary_markdown(results: Mapping[str, Any], gate: Sequence[Any] = ()) -> st
                 ["mode", *RETRIEVAL],
                 [[mode, *(b["overall"][m] for m in RETRIEVAL)] for mode, b in run["baselines"].items()])]
         parts += [f"## Per kind ({clearance})", _md_table(
-            ["kind", "n", *KIND_BARS, "confidential_leaks"],
-            [[k, s["n"], *(s[m] for m in KIND_BARS), s["confidential_leaks"]]
+            ["kind", "n", *KIND_BARS, "confidential_leaks", "answer_words_median"],
+            [[k, s["n"], *(s[m] for m in KIND_BARS), s["confidential_leaks"],
+              s.get("answer_words_median")]
              for k, s in run["by_kind"].items()])]
     if gate:
         parts += ["## Gate", "\n".join(f"- {check.message}" for check in gate)]

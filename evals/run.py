@@ -16,9 +16,9 @@ from tqdm import tqdm
 from core.models import Answer
 from core.settings import Clearance, visible_to
 from evals.dataset import Question, load_corpus_pages
-from evals.metrics import (CaseScores, Passage, by_kind, citation_page_precision,
-                           confidential_leaks, contains, first_relevant_rank, key_fact_recall,
-                           retrieval_summary, summarise)
+from evals.metrics import (CaseScores, Passage, answer_words, by_kind, citation_page_precision,
+                           confidential_leaks, contains, doc_coverage, first_relevant_rank,
+                           key_fact_recall, premise_corrected, retrieval_summary, summarise)
 
 log = logging.getLogger("evals")
 THRESHOLDS = Path(__file__).parent / "thresholds.toml"
@@ -144,11 +144,15 @@ def run_question(q: Question, backend: Backend, clearance: Clearance, *,
         return {**asdict(scores), **case}
     cited = [Passage(c.doc_id, c.page, c.page) for c in answer.citations]
     scores.refused = answer.refused
+    scores.words = answer_words(answer.answer)
+    if q.kind == "false_premise" and gold:
+        scores.corrected = premise_corrected(answer.answer, answer.refused, q.key_facts)
     scores.doc_rank = first_relevant_rank(retrieved, gold, by_page=False)
     scores.page_rank = first_relevant_rank(retrieved, gold, by_page=True)
     if scores.expects_answer:
         scores.citation_precision = citation_page_precision(cited, gold)
         scores.fact_recall = key_fact_recall(answer.answer, q.key_facts)
+        scores.doc_coverage = doc_coverage(cited, gold)
     if clearance == "public":
         seen = [p.doc_id for p in retrieved + cited + [p for ps in baselines.values() for p in ps]]
         seen += [d.doc_id for d in answer.closest_documents]
@@ -270,3 +274,61 @@ def gate_checks(results: Mapping[str, Any], thresholds: Mapping[str, Any]) -> li
                                             else value >= limit)
             checks.append(GateCheck(name, clearance, value, limit, passed))
     return checks
+
+
+# `python -m evals sets`: several question sets side by side, with each one's gap to the first
+SET_FIGURES: tuple[tuple[str | None, str], ...] = (
+    (None, "n"), (None, "hit@5_page"), (None, "mrr_page"), (None, "citation_page_precision"),
+    (None, "key_fact_recall"), (None, "answered_rate"), (None, "refusal_rate_unanswerable"),
+    (None, "refusal_rate_hidden"), (None, "confidential_leaks"), (None, "doc_coverage"),
+    (None, "answer_words_median"), (None, "ask_ms_p95"),
+    ("list", "key_fact_recall"), ("list", "answered_rate"), ("table", "key_fact_recall"),
+    ("paraphrase", "answered_rate"), ("paraphrase", "key_fact_recall"),
+    ("sloppy", "answered_rate"), ("front_matter", "key_fact_recall"), ("who", "key_fact_recall"),
+    ("comparison", "doc_coverage"), ("comparison", "key_fact_recall"),
+    ("unanswerable", "refusal_rate_unanswerable"), ("false_premise", "refusal_rate_unanswerable"),
+    ("confidential_probe", "key_fact_recall"),
+)
+
+
+def set_figure(results: Mapping[str, Any], clearance: str, kind: str | None,
+               metric: str) -> float | int | None:
+    """One figure of one run: overall, or for one kind of question (None if absent)."""
+    run = results["runs"].get(clearance)
+    if run is None:
+        return None
+    figures = run["overall"] if kind is None else run["by_kind"].get(kind, {})
+    return figures.get(metric)
+
+
+def side_by_side(named: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown, one table per clearance: each set's figures and each later set minus the first
+    (the gap between the tuned set and a held-out one)."""
+    names = list(named)
+    clearances = list(dict.fromkeys(c for r in named.values() for c in r["runs"]))
+    parts = []
+    for clearance in clearances:
+        header = ["figure", *names, *(f"{n} - {names[0]}" for n in names[1:])]
+        rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for kind, metric in SET_FIGURES:
+            values = [set_figure(named[n], clearance, kind, metric) for n in names]
+            if all(v is None for v in values):
+                continue
+            gaps = [_gap(values[0], v) if metric != "n" else "" for v in values[1:]]
+            label = metric if kind is None else f"{kind}: {metric}"
+            rows.append("| " + " | ".join([label, *(_cell(v) for v in values), *gaps]) + " |")
+        parts.append(f"## {clearance}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) and abs(value) <= 1 else f"{value:.0f}"
+
+
+def _gap(first: float | int | None, other: float | int | None) -> str:
+    if first is None or other is None:
+        return "–"
+    d = other - first
+    return f"{d:+.3f}" if isinstance(d, float) and abs(d) <= 1 else f"{d:+.0f}"

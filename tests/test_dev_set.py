@@ -7,13 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, HOLDOUT_SET, DatasetError, Question, load_questions, parse_question,
-                           read_manifest, validate_question, validate_questions,
-                           load_corpus_pages)
+from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT_SET, KINDS, DatasetError, Question,
+                           load_corpus_pages, load_questions, parse_question, read_manifest,
+                           validate_question, validate_questions)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SOUTHWARK = "southwark-2022-07-16-ics-strategic-options"
 THRIVING = "nhse-lga-2021-09-thriving-places-guidance"
+BOB = "bob-icb-board-2022-09-27-place-based-partnerships"
+LBBD = "lbbd-hwb-2022-06-14-place-partnership-lead"
+# issue 11 asks people to try these by hand: no question set may hold them
+HAND_TRIED = (
+    "What governance options are there for a place-based partnership?",
+    "What does a Place Partnership Lead do?",
+    "Who should be members of a place-based partnership?",
+    "Which service areas will BOB partnerships be responsible for?",
+    "By what date must Barking & Dagenham nominate its Lead?",
+    "What risks did the Sandwell paper identify?",
+    "When will BOB partnerships be formally established?",
+    "What is the parking policy at the ICB headquarters?",
+    "Which consultancy prepared the Southwark analysis?",
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +54,40 @@ def test_the_holdout_set_is_valid_and_shares_no_question_with_the_dev_set(questi
 
 
 def test_dev_set_is_big_enough_and_covers_every_document_and_kind(questions):
-    assert len(questions) >= 60
+    assert len(questions) >= 150
     docs = {d for q in questions for d in q.docs}
     assert docs == set(read_manifest(CORPUS))
     kinds = Counter(q.kind for q in questions)
-    assert set(kinds) == {"fact", "paraphrase", "list", "numeric", "multi_doc", "unanswerable",
-                          "confidential_probe"}
+    assert set(kinds) == set(KINDS)
     assert kinds["confidential_probe"] >= 6
-    assert kinds["unanswerable"] >= 6
+    assert kinds["unanswerable"] + kinds["false_premise"] >= 20
+    assert min(kinds[k] for k in ("list", "table", "front_matter", "who", "comparison")) >= 6
+
+
+def test_second_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
+    holdout2 = load_questions(HOLDOUT2_SET)
+    assert len(holdout2) >= 60
+    assert validate_questions(holdout2, CORPUS) == []
+    assert {q.kind for q in holdout2} == set(KINDS) - {"multi_doc"}  # comparisons replace it
+    assert {d for q in holdout2 for d in q.docs} == set(read_manifest(CORPUS))
+    others = questions + load_questions(HOLDOUT_SET)
+    assert not {q.question.casefold() for q in holdout2} & {q.question.casefold() for q in others}
+    assert not {q.id for q in holdout2} & {q.id for q in others}
+
+
+def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
+    def words(text: str) -> str:
+        return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
+
+    asked = {words(q.question) for path in (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET)
+             for q in load_questions(path)}
+    assert not asked & {words(q) for q in HAND_TRIED}
+
+
+def test_confidential_questions_say_they_need_confidential_clearance(questions):
+    new = [q for q in questions + load_questions(HOLDOUT2_SET) if q.clearance is not None]
+    assert len(new) >= 10
+    assert all(q.clearance == "confidential" for q in new if q.kind == "confidential_probe")
 
 
 def test_only_confidential_probes_need_the_confidential_paper(questions):
@@ -123,6 +163,56 @@ def test_schema_rejects_malformed_rows(change, message):
         parse_question(row)
 
 
+def test_comparison_rows_give_each_document_its_own_key_facts_and_quote(corpus):
+    visibility, pages = corpus
+    row = {"id": "c", "question": "?", "answerable": True, "kind": "comparison",
+           "doc": [BOB, LBBD], "pages": {BOB: [7, 8], LBBD: [4]},
+           "key_facts": {BOB: ["Chief Delivery Officer"], LBBD: ["matrix arrangement"]},
+           "quote": {BOB: "These posts report to the Chief Delivery Officer",
+                     LBBD: "Reporting in a matrix arrangement"}}
+    q = parse_question(row)
+    assert q.key_facts == ("Chief Delivery Officer", "matrix arrangement")
+    assert q.facts_by_doc == {BOB: ("Chief Delivery Officer",), LBBD: ("matrix arrangement",)}
+    assert q.quote == "These posts report to the Chief Delivery Officer"
+    assert validate_question(q, visibility, pages) == []
+    swapped = parse_question({**row, "key_facts": {BOB: ["matrix arrangement"],
+                                                   LBBD: ["Chief Delivery Officer"]}})
+    problems = validate_question(swapped, visibility, pages)
+    assert f"c: key fact 'matrix arrangement' not found on {BOB}'s listed pages" in problems
+    flat = parse_question({**row, "key_facts": ["Chief Delivery Officer"], "quote": "x"})
+    assert any("per document" in p for p in validate_question(flat, visibility, pages))
+    with pytest.raises(DatasetError, match="one entry per doc"):
+        parse_question({**row, "key_facts": {BOB: ["Chief Delivery Officer"]}})
+
+
+def test_false_premise_is_unanswerable_and_may_name_the_text_that_corrects_it(corpus):
+    visibility, pages = corpus
+    base = {"id": "f", "question": "why is it mandatory?", "answerable": False,
+            "kind": "false_premise", "doc": None, "pages": [], "key_facts": [], "quote": None}
+    assert validate_question(parse_question(base), visibility, pages) == []
+    corrected = parse_question({**base, "doc": THRIVING, "pages": [18],
+                                "key_facts": ["may choose to have"],
+                                "quote": "Partnerships may choose to have an overall lead"})
+    assert validate_question(corrected, visibility, pages) == []
+    wrong_page = Question(**{**corrected.__dict__, "pages": {THRIVING: (17,)}})
+    assert any("not found" in p for p in validate_question(wrong_page, visibility, pages))
+    answerable = parse_question({**base, "answerable": True})
+    assert any("answerable must be false" in p
+               for p in validate_question(answerable, visibility, pages))
+
+
+def test_clearance_field_must_match_the_documents_visibility(corpus):
+    visibility, pages = corpus
+    row = {"id": "k", "question": "?", "answerable": True, "kind": "confidential_probe",
+           "doc": SOUTHWARK, "pages": [7], "key_facts": ["Calderdale"],
+           "quote": "The exceptions are Bolton, Bury and Oldham", "clearance": "confidential"}
+    assert validate_question(parse_question(row), visibility, pages) == []
+    public = parse_question({**row, "clearance": "public"})
+    assert any("does not match" in p for p in validate_question(public, visibility, pages))
+    with pytest.raises(DatasetError, match="clearance"):
+        parse_question({**row, "clearance": "secret"})
+
+
 def test_load_questions_names_the_line_of_a_bad_row_and_rejects_duplicate_ids(tmp_path):
     good = {"id": "a", "question": "q?", "answerable": True, "doc": "d1", "pages": [1],
             "key_facts": ["x"], "quote": "x", "kind": "fact"}
@@ -158,8 +248,9 @@ def test_feedback_export_writes_drafts_the_suite_loads_and_the_validator_flags(t
                        "--out", str(out)]) == 1
 
 
-def test_validate_command_reports_ok_for_the_dev_set(capsys):
+@pytest.mark.parametrize("path", [DEV_SET, HOLDOUT2_SET], ids=["dev", "holdout2"])
+def test_validate_command_reports_ok_for_the_dev_set_and_the_second_holdout(path, capsys):
     from evals.__main__ import main as evals_main
 
-    assert evals_main(["validate", "--corpus", str(CORPUS)]) == 0
+    assert evals_main(["validate", "--questions", str(path), "--corpus", str(CORPUS)]) == 0
     assert capsys.readouterr().out.strip().endswith("OK")

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from evals.metrics import (CaseScores, Passage, by_kind, citation_page_precision,
-                           confidential_leaks, contains, first_relevant_rank, hit_at_k,
-                           key_fact_recall, mean, normalise, percentile, reciprocal_rank,
-                           retrieval_summary, squash, summarise)
+from evals.metrics import (CaseScores, Passage, answer_words, by_kind, citation_page_precision,
+                           confidential_leaks, contains, doc_coverage, first_relevant_rank,
+                           hit_at_k, key_fact_recall, mean, median, normalise, percentile,
+                           premise_corrected, reciprocal_rank, retrieval_summary, squash,
+                           summarise)
 
 GOLD = {"guide": [13, 14]}
 
@@ -130,6 +131,83 @@ def test_by_kind_groups_cases():
     assert list(groups) == ["fact", "list"]
     assert groups["list"]["key_fact_recall"] == 1.0
     assert groups["fact"]["key_fact_recall"] == 0.0
+
+
+def test_answer_words_leave_out_citation_markers():
+    assert answer_words("Decisions follow subsidiarity [1]. Budgets are pooled [2][3].") == 6
+    assert answer_words("") == 0
+
+
+def test_median_of_odd_even_and_no_values():
+    assert median([40.0, 10.0, 25.0]) == 25.0
+    assert median([10.0, 20.0]) == 15.0
+    assert median([]) is None
+
+
+def test_doc_coverage_counts_the_gold_documents_an_answer_cites():
+    gold = {"bob": [7], "lbbd": [4]}
+    assert doc_coverage([Passage("bob", 7, 7), Passage("bob", 2, 2)], gold) == 0.5
+    assert doc_coverage([Passage("bob", 3, 3), Passage("lbbd", 1, 1)], gold) == 1.0
+    assert doc_coverage([Passage("other", 1, 1)], gold) == 0.0
+    assert doc_coverage([Passage("bob", 7, 7)], {"bob": [7]}) is None  # one document: n/a
+
+
+def test_premise_corrected_needs_every_correcting_fact_in_an_answer_given():
+    facts = ["may choose to have"]
+    assert premise_corrected("Partnerships may choose to have an overall lead [1].", False, facts)
+    assert not premise_corrected("The lead convenes the partnership [1].", False, facts)
+    assert not premise_corrected("Partnerships may choose to have a lead.", True, facts)
+    assert premise_corrected("anything", False, []) is None
+
+
+def test_summarise_counts_a_corrected_false_premise_as_declined_and_reports_length():
+    cases = [
+        _case(refused=False, words=40, doc_coverage=0.5),
+        _case(refused=False, words=10, doc_coverage=1.0),
+        _case(refused=True, words=12),
+        _case(kind="false_premise", answerable=False, expects_answer=False, refused=False,
+              corrected=True, words=20),
+        _case(kind="false_premise", answerable=False, expects_answer=False, refused=False,
+              corrected=False, words=30),
+        _case(kind="unanswerable", answerable=False, expects_answer=False, refused=True, words=9),
+    ]
+    out = summarise(cases)
+    assert out["refusal_rate_unanswerable"] == pytest.approx(2 / 3)
+    assert out["false_premise_corrected_rate"] == 0.5
+    assert out["doc_coverage"] == 0.75
+    assert out["answer_words_median"] == 25.0  # answers given: 40, 10, 20, 30
+    kinds = by_kind(cases)
+    assert kinds["false_premise"]["refusal_rate_unanswerable"] == 0.5
+    assert kinds["fact"]["answer_words_median"] == 25.0
+
+
+def test_side_by_side_shows_each_set_and_its_gap_to_the_first():
+    from evals.run import side_by_side
+
+    def run(recall: float, list_recall: float | None) -> dict:
+        by_kind = {"list": {"key_fact_recall": list_recall}} if list_recall is not None else {}
+        return {"runs": {"public": {"overall": {"n": 10, "key_fact_recall": recall},
+                                    "by_kind": by_kind}}}
+
+    table = side_by_side({"dev": run(0.75, 0.5), "holdout2": run(0.5, None)})
+    assert "| figure | dev | holdout2 | holdout2 - dev |" in table
+    assert "| key_fact_recall | 0.750 | 0.500 | -0.250 |" in table
+    assert "| list: key_fact_recall | 0.500 | – | – |" in table
+    assert "| n | 10 | 10 |  |" in table  # sizes are shown, not subtracted
+    assert "answered_rate" not in table  # a figure no set has is left out
+
+
+def test_sets_command_has_help_and_is_in_the_readme(capsys):
+    from pathlib import Path
+
+    from evals.__main__ import main as evals_main
+
+    with pytest.raises(SystemExit) as exit_:
+        evals_main(["sets", "--help"])
+    assert exit_.value.code == 0
+    assert "usage: python -m evals sets" in capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "python -m evals sets" in readme
 
 
 # --- Judged scores and run deltas: pure helpers of evals.judge and evals.compare -------------
