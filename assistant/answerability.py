@@ -25,6 +25,7 @@ class Features:
     coverage: float  # idf-weighted share of the question's terms in the best unit
     typed: float  # the best unit has the answer's shape (a date for "when", ...)
     passage_coverage: float  # share of the question's terms found anywhere in the passages
+    unknown_terms: float  # share of the question's terms no document the caller may read uses
     unknown_subject: float  # what a what/which question asks about is in no readable text
     unknown_name: float  # a name in the question is in no retrieved passage
     no_quantity: float  # a how-many question's passages give no number for the thing

@@ -84,19 +84,23 @@ def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
     return len(terms & found) / len(terms)
 
 
+def document_names(chunk: Chunk) -> set[str]:
+    """Words that name a chunk's document: distinctive words of its organisation and title,
+    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d")."""
+    text = f"{chunk.organisation} {chunk.title}"
+    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
+    pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
+    return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
+
+
 def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
-    """Documents among the hits that the question names by a distinctive word of their
-    organisation or title ("Sandwell", "Barking"), in retrieval order."""
-    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]+", question)}
+    """Documents among the hits that the question names ("the Sandwell paper", "b&d"), in
+    retrieval order."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
     named: list[str] = []
     for hit in hits:
-        chunk = hit.chunk
-        words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", f"{chunk.organisation} "
-                                                                      f"{chunk.title}")}
-        acronym = chunk.doc_id.split("-")[0]
-        if ((words - COMMON_NAME_WORDS) & asked or acronym in asked) \
-                and chunk.doc_id not in named:
-            named.append(chunk.doc_id)
+        if hit.chunk.doc_id not in named and document_names(hit.chunk) & asked:
+            named.append(hit.chunk.doc_id)
     return named
 
 
@@ -179,6 +183,14 @@ class UnitAnswerer:
         terms = query_terms(" ".join(question_subject(question)))
         return bool(terms) and not self.known_terms(terms, visible_to(clearance))
 
+    def unknown_share(self, question: str, clearance: str) -> float:
+        """Share of the question's terms that no document the caller may read ever uses
+        ("parking", "by-election"): checked against the caller's own vocabulary only."""
+        terms = query_terms(question)
+        if self.known_terms is None or not terms:
+            return 0.0
+        return 1 - len(self.known_terms(terms, visible_to(clearance))) / len(terms)
+
     def features(self, question: str, hits: Sequence[Hit], best: Scored | None,
                  clearance: str) -> Features:
         """The answerability model's inputs, from the question and what the caller may read."""
@@ -191,6 +203,7 @@ class UnitAnswerer:
             coverage=best.coverage if best else 0.0,
             typed=best.typed if best else 0.0,
             passage_coverage=passage_coverage(question, passages),
+            unknown_terms=self.unknown_share(question, clearance),
             unknown_subject=float(self.asks_about_the_unmentioned(question, clearance)),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
@@ -213,6 +226,9 @@ class UnitAnswerer:
             return refusal(hits)
         covers = covers_for(question, hits, self.first_chunk)
         scored = score_units(question, candidate_units(hits, self.next_chunk, covers))
+        named = named_documents(question, hits)
+        if named:  # "the Sandwell paper": answer from the documents the question names
+            scored = [s for s in scored if s.unit.lead.chunk.doc_id in named] or scored
         best = scored[0] if scored else None
         features = self.features(question, hits, best, clearance)
         probability = self.model.probability(features)

@@ -27,11 +27,14 @@ HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|shar
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
                  r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
                  r"prepared|signed|sponsor)\b", re.I)
-LIST = re.compile(r"^\s*(what|which|list|name)\b.*\b(are|were|options|roles|areas|principles|"
-                  r"members|membership|aims|themes|types|categories|steps|risks|functions|"
-                  r"priorities|services|include|includes|ways|things|elements|components|"
-                  r"responsibilities|duties|benefits|challenges|activities|capabilities|"
-                  r"sub-committees|arrangements|models)\b|^\s*list\b|\bwhat does .* do\b", re.I)
+SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|types|categories|"
+             r"steps|risks|functions|priorities|services|ways|things|elements|components|"
+             r"responsibilities|duties|benefits|challenges|activities|capabilities|models|"
+             r"arrangements|sub-committees|committees|recommendations|requirements|issues|"
+             r"barriers|lessons|actions|groups|organisations|partners|documents|features")
+LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+){{0,2}}"
+                  rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b",
+                  re.I)
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
 
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
@@ -128,6 +131,8 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
 
         if unit.is_list:  # a list is about what its heading and intro name, not every item
             coverage = cover(own | heading_own) + W_ITEMS * max(map(cover, items), default=0)
+        elif lead.kind == "line":  # a signature or label means what its section is about
+            coverage = cover(own | heading_own)
         else:
             coverage = cover(own)
         heading = cover(heading_own)

@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     answer_max_sentences: int = 5
     # Issue 11, experimental until its figures beat the defaults (README "Answering"):
     # "tagged" reads PDF blocks from the structure tree; "units" answers from those blocks
-    pdf_layout: Literal["text", "tagged"] = "text"
-    answer_engine: Literal["sentences", "units"] = "sentences"
+    pdf_layout: Literal["text", "tagged"] = "tagged"
+    answer_engine: Literal["sentences", "units"] = "units"
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "unused"

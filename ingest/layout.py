@@ -12,6 +12,7 @@ chunker sees the structure; an untagged PDF falls back to pypdf's plain text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -24,10 +25,14 @@ ROW_ROLES = {"/TR"}
 BLOCK_ROLES = {"/P", "/Caption", "/TOCI", "/BlockQuote", "/Note"} | set(HEADING_ROLES)
 SKIP_ROLES = {"/Artifact"}
 LABEL = re.compile(r"^\(?(\d{1,2}(\.\d{1,2})*|[a-zA-Z]|[ivx]{1,4})[.)]?$")
-FIELD = re.compile(r"(?<!Report)\s(?=(?:Report of\b|(?:Title|Report Author|Author|Contact Details|"
-                   r"Sponsor|Wards Affected|Key Decision|Summary|Date of Meeting|Title of Paper|"
-                   r"Paper is for|Purpose|Presenter|Prepared by|Date of Paper|Executive Lead)"
-                   r"[^:]{0,40}:))")
+COVER_LABELS = ("Title", "Report Title", "Report of", "Report Author", "Author", "Contact Details",
+                "Sponsor", "Sponsoring Executive", "Wards Affected", "Key Decision", "Summary",
+                "Date of Meeting", "Date of Paper", "Date and Name of Committee", "Meeting",
+                "Title of Paper", "Paper is for", "Purpose", "Purpose of Report", "Presenter",
+                "Prepared by", "Executive Lead", "Agenda item", "Conflicts of Interest",
+                "Previously considered by", "Action Required", "Recommendations?")
+FIELD = re.compile(r"(?<!Report)\s(?=(?:Report of\b|(?:" + "|".join(COVER_LABELS[:-1]) +
+                   r"|Recommendations?)[^:.]{0,60}:))")
 FRONT_PAGES = 1
 MAX_BOLD_HEADING_WORDS = 14
 
@@ -111,7 +116,7 @@ def _join(runs: list[_Run]) -> str:
                 text += " "
         text += piece
         last_y = run.y
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
 
 
 class _TreeReader:
