@@ -147,3 +147,22 @@ def test_async_query_gives_the_same_response(assistant):
     nodes = asyncio.run(GuidanceRetriever(assistant, "public").aretrieve(QUESTION))
     assert [n.node.node_id for n in nodes] == [n.node.node_id for n in
                                                GuidanceRetriever(assistant, "public").retrieve(QUESTION)]
+
+
+def test_the_example_in_docs_runs(indexed_settings):
+    import re
+    import subprocess
+    import sys
+
+    from api_server import REPO, settings_env
+
+    doc = (REPO / "docs" / "llamaindex.md").read_text()
+    example = re.search(r"```python\n(.*?)```", doc, re.DOTALL).group(1)
+    result = subprocess.run([sys.executable, "-c", example], cwd=REPO, capture_output=True,
+                            text=True, timeout=300, env={**settings_env(indexed_settings),
+                                                         "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert "[1]" in lines[0]
+    assert any(line.startswith("[1] ") and ", page " in line for line in lines)
+    assert "refused: False" in lines and "3 passages" in lines
