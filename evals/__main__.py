@@ -14,7 +14,6 @@ OUT_ROOT = Path("evals/out")
 
 def _run(args: argparse.Namespace) -> int:
     from core.settings import get_settings
-    from evals.judge import build_judge
     from evals.report import write_report
     from evals.run import (ApiBackend, InProcessBackend, gate_checks, leak_markers,
                            load_thresholds, run_suite)
@@ -33,7 +32,11 @@ def _run(args: argparse.Namespace) -> int:
 
         backend = InProcessBackend(build_assistant(settings))
         clearances = args.clearance or ["public", "confidential"]
-    judge = None if args.no_judge else build_judge(settings, limit=args.judge_limit)
+    judge = None
+    if settings.llm_base_url and not args.no_judge:
+        from evals.judge import build_judge  # imports llama-index: only when judging
+
+        judge = build_judge(settings, limit=args.judge_limit)
     results = run_suite(
         questions, backend, clearances, visibility=visibility,
         markers=leak_markers(questions, settings.corpus_dir, visibility),
