@@ -134,8 +134,10 @@ class GuidanceQueryEngine(BaseQueryEngine):
         question = validate_question(query_bundle.query_str, self.assistant.settings)
         return question, self.assistant.retriever.retrieve(question, self.clearance)
 
-    def retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+    def retrieve(self, query_bundle: QueryBundle | str) -> list[NodeWithScore]:
         """The passages an answer to this question would be composed from."""
+        if isinstance(query_bundle, str):
+            query_bundle = QueryBundle(query_bundle)
         _, hits = self._hits(query_bundle)
         return [passage_node(hit.chunk, hit.score) for hit in hits]
 

@@ -108,6 +108,15 @@ def test_streaming_query_engine_streams_the_same_answer(assistant):
         n.node.metadata for n in whole.source_nodes]
 
 
+def test_query_engine_retrieve_gives_the_passages_it_answers_from(assistant):
+    engine = GuidanceQueryEngine(assistant, "public")
+    cited = {n.node.node_id for n in engine.query(QUESTION).source_nodes}
+    passages = engine.retrieve(QUESTION)
+    assert [n.node.node_id for n in passages] == [h.chunk.id for h in
+                                                  assistant.retriever.retrieve(QUESTION, "public")]
+    assert cited <= {n.node.node_id for n in passages}
+
+
 def test_public_query_engine_never_cites_or_names_the_confidential_paper(assistant):
     for probe in PROBES:
         response = GuidanceQueryEngine(assistant, "public").query(probe)
