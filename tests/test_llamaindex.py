@@ -175,3 +175,22 @@ def test_the_example_in_docs_runs(indexed_settings):
     assert "[1]" in lines[0]
     assert any(line.startswith("[1] ") and ", page " in line for line in lines)
     assert "refused: False" in lines and "3 passages" in lines
+
+
+def test_llm_answers_stream_as_written_and_end_with_checked_citations(indexed_settings):
+    from assistant.service import build_assistant
+    from llm_stub import ChatStub
+
+    reply = "Place-based partnerships bring local organisations together [1]. They fly [9]."
+    with ChatStub(reply) as stub:
+        llm_assistant = build_assistant(indexed_settings.model_copy(
+            update={"llm_base_url": stub.url, "llm_model": "stub-model"}))
+        whole = GuidanceQueryEngine(llm_assistant, "public").query(QUESTION)
+        streamed = GuidanceQueryEngine(llm_assistant, "public", streaming=True).query(QUESTION)
+        text = "".join(streamed.response_gen)
+    assert "[9]" in text  # the model's own words, as they came
+    final = answer_of(streamed)
+    assert final == answer_of(whole) and final.mode == "llm"
+    assert "[9]" not in final.answer and "[1]" in final.answer
+    assert [n.node.metadata["citation"] for n in streamed.source_nodes] == [1]
+    assert streamed.source_nodes[0].node.metadata["visibility"] == "public"
