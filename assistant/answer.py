@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
-from core.models import Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, Turn
+from core.models import (Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, StreamEvent,
+                         Turn)
 from core.settings import Settings, visible_to
 from ingest.chunk import NUMBERED, SENTENCE_END
 
@@ -293,8 +294,6 @@ class ExtractiveAnswerer:
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Iterator:
-        from assistant.service import StreamEvent
-
         result = self.answer(question, hits, clearance=clearance, history=history)
         for piece in re.split(r"(?<=\n)", result.answer):
             if piece:

@@ -1,16 +1,16 @@
-"""The HTTP API: parse, authorise, call the Assistant, serialise. Run with
-`uvicorn assistant.api:create_app --factory`."""
+"""The HTTP API: parse, authorise, call the Assistant, serialise. Served, with the Slack bot's
+HTTP mode mounted on it, by `uvicorn server:create_app --factory` (server.py)."""
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -25,9 +25,9 @@ from assistant.deps import (
     get_settings, load_api_keys,
 )
 from assistant.ratelimit import RateLimiter
-from assistant.service import Assistant, StreamEvent, validate_question
+from assistant.service import Assistant, validate_question
 from core.errors import AssistantError
-from core.models import Answer, Turn
+from core.models import Answer, StreamEvent, Turn
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -199,9 +199,14 @@ class BodyLimit:
 
 # ---- the app ----------------------------------------------------------------------------------
 
+RouterFactory = Callable[[Settings, Assistant], APIRouter | None]
+
+
 def create_app(settings: Settings | None = None,
-               build: Callable[[Settings], Assistant] | None = None) -> FastAPI:
-    """The API for these settings; the lifespan builds the Assistant once with `build`."""
+               build: Callable[[Settings], Assistant] | None = None,
+               routers: Sequence[RouterFactory] = ()) -> FastAPI:
+    """The API for these settings; the lifespan builds the Assistant once with `build`, then
+    mounts what each of `routers` makes from it (server.py passes the Slack bot's)."""
     settings = settings or get_settings()
     if build is None:
         from assistant.service import build_assistant as build  # type: ignore[attr-defined]
@@ -215,7 +220,10 @@ def create_app(settings: Settings | None = None,
             log.error("assistant not loaded, /v1 will answer 503: %s", exc)
             app.state.startup_error = str(exc)
         else:
-            _include_slack(app, settings, app.state.assistant)
+            for make_router in routers:
+                router = make_router(settings, app.state.assistant)
+                if router is not None:
+                    app.include_router(router)
         yield
 
     app = FastAPI(
@@ -236,19 +244,6 @@ def create_app(settings: Settings | None = None,
                        expose_headers=["Retry-After"], max_age=600)
     _add_routes(app)
     return app
-
-
-def _include_slack(app: FastAPI, settings: Settings, assistant: Assistant) -> None:
-    if not (settings.slack_signing_secret and settings.slack_bot_token):
-        return
-    try:
-        from bots.http import slack_router
-    except ModuleNotFoundError as exc:
-        log.warning("Slack is configured but bots.http is missing (%s); /slack/events is off", exc)
-        return
-    router = slack_router(settings, assistant)
-    if router is not None:
-        app.include_router(router)
 
 
 def _sse(events: Iterator[StreamEvent]) -> Iterator[dict[str, str]]:

@@ -16,7 +16,7 @@ from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
 from assistant.units import Sentence, Unit, sentences_of, units_of
-from core.models import Answer, AnswerPart, Chunk, Citation, Hit, Turn
+from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
 from core.settings import Settings, visible_to
 
 log = logging.getLogger(__name__)
@@ -240,8 +240,6 @@ class UnitAnswerer:
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Iterator:
-        from assistant.service import StreamEvent
-
         result = self.answer(question, hits, clearance=clearance, history=history)
         for piece in re.split(r"(?<=\n)", result.answer):
             if piece:

@@ -15,7 +15,7 @@ import openai
 from assistant.answer import (ExtractiveAnswerer, Sentence, citation_for, refusal,
                               sentences_of)
 from assistant.retrieve import query_terms
-from core.models import Answer, Hit, Turn
+from core.models import Answer, Hit, StreamEvent, Turn
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,6 @@ class LLMAnswerer:
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
                history: Sequence[Turn] = ()) -> Iterator:
-        from assistant.service import StreamEvent
-
         if not hits:
             yield StreamEvent("final", answer=refusal(hits, mode="llm"))
             return

@@ -2,24 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from assistant.protocols import (AnswererProtocol, CatalogueProtocol, RetrievalMode,
+                                 RetrieverProtocol)
 from core.errors import BadQuestion, NotFound
-from core.models import Answer, Document, Hit, Turn
+from core.models import Answer, Document, Hit, StreamEvent, Turn
 from core.settings import Clearance, Settings, visible_to
-
-RetrievalMode = Literal["hybrid", "dense", "keyword"]
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One piece of a streamed answer: text deltas, then one final event with the Answer."""
-
-    kind: Literal["delta", "final"]
-    text: str = ""
-    answer: Answer | None = None
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -39,7 +28,8 @@ def validate_question(question: object, settings: Settings) -> str:
 class Assistant:
     """Retrieval + answering for one deployment; build it with `build_assistant(settings)`."""
 
-    def __init__(self, settings: Settings, retriever, answerer, catalogue) -> None:
+    def __init__(self, settings: Settings, retriever: RetrieverProtocol,
+                 answerer: AnswererProtocol, catalogue: CatalogueProtocol) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
@@ -118,14 +108,15 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
     if answerer is None:
-        answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
-                                      known_terms=keyword.known_terms)
         if settings.answer_engine == "units":
             from assistant.compose import UnitAnswerer
 
             answerer = UnitAnswerer(settings, next_chunk=keyword.next_chunk,
                                     known_terms=keyword.known_terms,
                                     first_chunk=keyword.first_chunk)
+        else:
+            answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
+                                          known_terms=keyword.known_terms)
         if settings.llm_base_url:
             from assistant.llm import LLMAnswerer
 

@@ -51,7 +51,7 @@ def start_server(data_dir: Path | None, log_path: Path) -> tuple[subprocess.Pope
     if data_dir is not None:
         env["DATA_DIR"] = str(data_dir)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "assistant.api:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "server:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
          "--no-access-log"],
         cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)

@@ -160,3 +160,12 @@ class Answer(BaseModel):
     )
     notice: str | None = Field(default=None, description=(
         "Why the LLM was not used, or which of the question's words no document matches."))
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One piece of a streamed answer: text deltas, then one final event with the Answer."""
+
+    kind: Literal["delta", "final"]
+    text: str = ""
+    answer: Answer | None = None

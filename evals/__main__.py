@@ -37,13 +37,16 @@ def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
               clearances: list[str], questions_file: Path,
               out: Path) -> tuple[dict[str, Any], list[Any]]:
     """Run one question file and write its report to `out`: the results and the gate checks."""
-    from evals.judge import build_judge
     from evals.report import write_report
     from evals.run import gate_checks, leak_markers, load_thresholds, run_suite
 
     questions = load_questions(questions_file)
     visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
-    judge = None if args.no_judge else build_judge(settings, limit=args.judge_limit)
+    judge = None
+    if settings.llm_base_url and not args.no_judge:
+        from evals.judge import build_judge  # imports llama-index: only when judging
+
+        judge = build_judge(settings, limit=args.judge_limit)
     results = run_suite(
         questions, backend, clearances, visibility=visibility,
         markers=leak_markers(questions, settings.corpus_dir, visibility),

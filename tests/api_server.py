@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.service import Assistant, StreamEvent
-from core.models import Answer, Chunk, Citation, Document, Hit
+from assistant.service import Assistant
+from core.models import Answer, Chunk, Citation, Document, Hit, StreamEvent
 from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ class UvicornProcess:
 
 
 class ApiServer(UvicornProcess):
-    """`uvicorn assistant.api:create_app --factory`, for one test scope."""
+    """`uvicorn server:create_app --factory` (the API, Slack off), for one test scope."""
 
     def __init__(self, settings: Settings, log_path: Path, **overrides: object) -> None:
         env = {k: v for k, v in os.environ.items() if k != "API_KEYS"}
@@ -98,7 +98,7 @@ class ApiServer(UvicornProcess):
         self.env.update(settings_env(self.settings))
 
     def start(self, timeout: float = 120.0) -> "ApiServer":
-        self.launch("assistant.api:create_app", "/readyz", (200, 503), timeout)
+        self.launch("server:create_app", "/readyz", (200, 503), timeout)
         return self
 
     def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:

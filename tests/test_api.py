@@ -375,23 +375,3 @@ def test_malformed_api_keys_are_refused_at_start(pairs):
 def test_assistant_api_keys_env_var_is_read(monkeypatch):
     monkeypatch.setenv("ASSISTANT_API_KEYS", "k1=public,k2=confidential")
     assert load_api_keys(Settings(_env_file=None)) == {"k1": "public", "k2": "confidential"}
-
-
-def test_slack_router_is_mounted_when_slack_is_configured(monkeypatch):
-    from fastapi import APIRouter
-
-    import bots.http
-
-    router = APIRouter()
-    router.add_api_route("/slack/events", lambda: {"ok": True}, methods=["POST"])
-    seen = {}
-    monkeypatch.setattr(bots.http, "slack_router",
-                        lambda settings, assistant: seen.update(a=assistant) or router)
-    settings = api_settings(Settings(_env_file=None), slack_signing_secret="s",
-                            slack_bot_token="xoxb-test")
-    with TestClient(create_app(settings, build=lambda s: fake_assistant(s, PDF))) as client:
-        assert client.post("/slack/events").json() == {"ok": True}
-    assert seen["a"] is not None
-    with TestClient(create_app(api_settings(Settings(_env_file=None)),
-                               build=lambda s: fake_assistant(s, PDF))) as client:
-        assert client.post("/slack/events").status_code == 404

@@ -210,40 +210,7 @@ def test_sets_command_has_help_and_is_in_the_readme(capsys):
     assert "python -m evals sets" in readme
 
 
-# --- Judged scores and run deltas: pure helpers of evals.judge and evals.compare -------------
-
-def test_parse_judgement_maps_1_to_5_onto_0_to_1_and_drops_junk():
-    from evals.judge import parse_judgement
-
-    assert parse_judgement('Sure: {"faithfulness": 5, "relevance": 3}') == {
-        "faithfulness": 1.0, "relevance": 0.5}
-    assert parse_judgement('{"faithfulness": 9, "relevance": true}') == {}
-    assert parse_judgement("no json here") == {}
-
-
-def test_judge_stops_at_its_limit_and_survives_a_failing_endpoint():
-    from types import SimpleNamespace
-
-    from core.settings import Settings
-    from evals.judge import Judge
-
-    class Client:
-        calls = 0
-
-        def create(self, **kw):
-            Client.calls += 1
-            if Client.calls == 2:
-                raise TimeoutError("slow")
-            return SimpleNamespace(choices=[SimpleNamespace(
-                message=SimpleNamespace(content='{"faithfulness": 1, "relevance": 5}'))])
-
-    client = SimpleNamespace(chat=SimpleNamespace(completions=Client()))
-    judge = Judge(Settings(_env_file=None, llm_base_url="http://judge"), client=client, limit=2)
-    assert judge.score("q", "a", ["quote"]) == {"faithfulness": 0.0, "relevance": 1.0}
-    assert judge.score("q", "a", []) == {}  # the endpoint failed
-    assert judge.score("q", "a", []) == {}  # over the limit: not called
-    assert Client.calls == 2
-
+# --- Run deltas: pure helpers of evals.compare (the judge: tests/test_judge.py) ---------------
 
 def test_compare_delta_signs_and_missing_values():
     from evals.compare import delta
