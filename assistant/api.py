@@ -335,6 +335,12 @@ def _add_routes(app: FastAPI) -> None:
     def demo() -> Response:
         return Response((STATIC / "index.html").read_bytes(), media_type="text/html")
 
+    @app.get("/favicon.svg", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
         return Response((STATIC / "widget.js").read_bytes(), media_type="text/javascript",
