@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -108,13 +109,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     reasons = {400: "Body is not valid JSON", 401: "Missing, malformed or unknown API key",
                404: "No such document, or not visible to this caller",
                413: "Body larger than settings.max_body_bytes (64 KB)",
+               415: "Content-Type is not application/json (a body without one is read as JSON)",
                422: "Missing field, wrong type, value out of range, or unusable question",
                429: "Rate limit exceeded; see Retry-After", 503: "Index not loaded"}
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
 AUTHED = (401, 429, 503)
-WITH_BODY = (400, 413, 422) + AUTHED
+WITH_BODY = (400, 413, 415, 422) + AUTHED
 SSE_DOC = {"text/event-stream": {"schema": {
     "type": "object", "required": ["event", "data"],
     "description": "One Server-Sent Event. `delta` events, repeated, then one `final` event, "
@@ -145,6 +147,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if _not_json(request.headers.get("content-type")):  # e.g. curl -d's form encoding
+            return error_response("unsupported_media_type", "send the body as JSON with the "
+                                  "header 'Content-Type: application/json' (got "
+                                  f"{request.headers['content-type']!r})", 415)
         if any(e.get("type") == "json_invalid" for e in errors):
             return await assistant_error(request, BadRequest("request body is not valid JSON"))
         parts = [".".join(str(p) for p in e.get("loc", ()) if p != "body") + ": " + e.get("msg", "")
@@ -160,6 +166,58 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return error_response("internal_error", "internal error; see the server log", 500)
+
+
+def _not_json(content_type: str | None) -> bool:
+    """A Content-Type FastAPI will not parse as JSON (none at all is, see JsonByDefault)."""
+    if not content_type:
+        return False
+    kind = content_type.split(";")[0].strip().lower()
+    return not (kind == "application/json" or kind.endswith("+json"))
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """Links for this caller: the configured public address, else the one the caller used."""
+    if "public_base_url" in settings.model_fields_set and settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+class DocsStayLocal:
+    """/docs and /redoc may load nothing from elsewhere: the packaged Swagger UI and ReDoc
+    still name a CDN logo and an online validator, which this policy stops the browser fetching."""
+
+    PATHS = {"/docs", "/redoc"}
+    POLICY = (b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+              b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.PATHS:
+            return await self.app(scope, receive, send)
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []),
+                                      (b"content-security-policy", self.POLICY)]
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
+class JsonByDefault:
+    """A POST sent with no Content-Type at all (scripts, `curl --data-binary`) is read as JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] == "POST"
+                and not any(name == b"content-type" for name, _ in scope["headers"])):
+            scope = {**scope, "headers": [*scope["headers"], (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -218,7 +276,8 @@ def create_app(settings: Settings | None = None,
             _include_slack(app, settings, app.state.assistant)
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI with Swagger UI and ReDoc served from the package, no CDN
+        favicon_url="/favicon.svg", swagger_ui_parameters={"validatorUrl": None},
         title="Guidance assistant API", version="1", lifespan=lifespan,
         description="Cited answers from NHS and local-government guidance and board papers. "
                     "Send `Authorization: Bearer KEY`; without a key you get public documents.",
@@ -231,6 +290,8 @@ def create_app(settings: Settings | None = None,
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DocsStayLocal)
+    app.add_middleware(JsonByDefault)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                        expose_headers=["Retry-After"], max_age=600)
@@ -303,10 +364,10 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
              responses=_errors(*AUTHED))
-    def documents(caller: CallerDep, assistant: AssistantDep,
+    def documents(request: Request, caller: CallerDep, assistant: AssistantDep,
                   settings: SettingsDep) -> DocumentsResponse:
         """The documents the caller may see."""
-        base = settings.public_base_url.rstrip("/")
+        base = base_url(request, settings)
         return DocumentsResponse(documents=[DocumentOut(
             doc_id=d.doc_id, title=d.title, organisation=d.organisation, date=d.date,
             doc_type=d.doc_type, visibility=d.visibility, source_url=d.source_url,
