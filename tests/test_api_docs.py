@@ -55,6 +55,7 @@ def test_docs_pages_load_every_asset_from_this_server(api_server, page):
     assert "cdn" not in response.text.lower()
 
 
+@pytest.mark.browser
 def test_docs_pages_render_in_a_browser_without_internet(api_server, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 

@@ -62,6 +62,7 @@ def test_not_applicable_figures_read_n_a(tmp_path):
     assert (tmp_path / "latency.png").stat().st_size > 10_000
 
 
+@pytest.mark.browser
 def test_report_and_comparison_in_chromium(browser, tmp_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     a, b = tmp_path / "a", tmp_path / "b"
