@@ -69,3 +69,14 @@ def test_docs_cover_both_modes_every_slack_setting_and_the_scopes():
     for scope in MANIFEST["oauth_config"]["scopes"]["bot"]:
         access = scope.partition(":")[2]
         assert scope in DOCS or f"{{channels,groups,im,mpim}}:{access}" in DOCS, scope
+
+
+def test_docs_say_index_first_and_have_a_service_unit_and_troubleshooting():
+    assert DOCS.index("python -m ingest") < DOCS.index("## Install the app")
+    unit = DOCS.split("```ini", 1)[1].split("```", 1)[0]
+    for line in ("ExecStart=/opt/guidance/.venv/bin/python -m bots.slack", "Restart=on-failure",
+                 "[Install]"):
+        assert line in unit
+    troubleshooting = DOCS.split("## Troubleshooting", 1)[1]
+    for said in ("cannot reach Slack", "invalid_auth", "keyword index missing"):
+        assert said in troubleshooting
