@@ -146,6 +146,7 @@ def test_turns_stay_and_new_conversation_clears_them_and_the_history(api_server,
         {"role": "user", "content": "What is a place-based partnership?"},
         {"role": "assistant", "content": first["answer"]}]
     assert second["answer"]
+    assert by_css(browser, "#assistant .ga-answer[aria-busy]") == []  # announced when final
 
     assert reset.is_displayed()
     reset.click()

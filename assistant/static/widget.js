@@ -298,6 +298,7 @@
     turn.setAttribute("aria-label", "Question " + this.turns);
     turn.appendChild(el("p", "ga-question", question));
     var answerEl = el("div", "ga-answer");
+    answerEl.setAttribute("aria-busy", "true");  // screen readers wait for the final answer
     var draft = el("p", "ga-draft");
     answerEl.appendChild(draft);
     turn.appendChild(answerEl);
@@ -334,7 +335,7 @@
         draft.remove();
         self.showError(turn, "Sorry, something went wrong: " + err.message);
       })
-      .then(function () { self.setBusy(false); });
+      .then(function () { answerEl.removeAttribute("aria-busy"); self.setBusy(false); });
   };
 
   Widget.prototype.readStream = function (response, onEvent) {
