@@ -23,7 +23,7 @@ from ingest.manifest import Source, discover, markdown_sibling
 from ingest.store import ChunkStore, KeywordIndex
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "9"  # bump when load/clean/chunk or the store layout change, so every document is redone
+PIPELINE_VERSION = "10"  # bump when load/clean/chunk or the store layout change, so every document is redone
 
 
 @dataclass
