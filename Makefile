@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-test browser ingest serve ask eval bench clean
+.PHONY: run test install install-test browser axe ingest serve ask eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+## axe-core (npm) for the widget's accessibility check in the browser test.
+AXE := build/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --no-save --no-audit --no-fund --prefix build/axe axe-core@4.14.1
+
 ## make run: set up, ingest corpus/, then serve the API and widget on http://$(HOST):$(PORT)
 run: install ingest serve
 
@@ -37,7 +45,7 @@ serve: install
 	$(BIN)/uvicorn server:create_app --factory --host $(HOST) --port $(PORT)
 
 ## make test: set up with test extras and run the whole suite (includes the eval gate)
-test: install-test browser
+test: install-test browser axe
 	$(BIN)/python -m pytest
 
 ask: install

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from assistant.deps import (
     AssistantDep, BadRequest, BodyTooLarge, CallerDep, InvalidRequest, SettingsDep,
     get_settings, load_api_keys,
 )
+from assistant.middleware import DocsStayLocal, JsonByDefault, base_url, not_json
 from assistant.ratelimit import RateLimiter
 from assistant.service import Assistant, validate_question
 from core.errors import AssistantError
@@ -108,13 +110,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     reasons = {400: "Body is not valid JSON", 401: "Missing, malformed or unknown API key",
                404: "No such document, or not visible to this caller",
                413: "Body larger than settings.max_body_bytes (64 KB)",
+               415: "Content-Type is not application/json (a body without one is read as JSON)",
                422: "Missing field, wrong type, value out of range, or unusable question",
                429: "Rate limit exceeded; see Retry-After", 503: "Index not loaded"}
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
 AUTHED = (401, 429, 503)
-WITH_BODY = (400, 413, 422) + AUTHED
+WITH_BODY = (400, 413, 415, 422) + AUTHED
 SSE_DOC = {"text/event-stream": {"schema": {
     "type": "object", "required": ["event", "data"],
     "description": "One Server-Sent Event. `delta` events, repeated, then one `final` event, "
@@ -145,6 +148,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if not_json(request.headers.get("content-type")):  # e.g. curl -d's form encoding
+            return error_response("unsupported_media_type", "send the body as JSON with the "
+                                  "header 'Content-Type: application/json' (got "
+                                  f"{request.headers['content-type']!r})", 415)
         if any(e.get("type") == "json_invalid" for e in errors):
             return await assistant_error(request, BadRequest("request body is not valid JSON"))
         parts = [".".join(str(p) for p in e.get("loc", ()) if p != "body") + ": " + e.get("msg", "")
@@ -226,7 +233,8 @@ def create_app(settings: Settings | None = None,
                     app.include_router(router)
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI with Swagger UI and ReDoc served from the package, no CDN
+        favicon_url="/favicon.svg", swagger_ui_parameters={"validatorUrl": None},
         title="Guidance assistant API", version="1", lifespan=lifespan,
         description="Cited answers from NHS and local-government guidance and board papers. "
                     "Send `Authorization: Bearer KEY`; without a key you get public documents.",
@@ -239,6 +247,8 @@ def create_app(settings: Settings | None = None,
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DocsStayLocal)
+    app.add_middleware(JsonByDefault)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                        expose_headers=["Retry-After"], max_age=600)
@@ -298,10 +308,10 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
              responses=_errors(*AUTHED))
-    def documents(caller: CallerDep, assistant: AssistantDep,
+    def documents(request: Request, caller: CallerDep, assistant: AssistantDep,
                   settings: SettingsDep) -> DocumentsResponse:
         """The documents the caller may see."""
-        base = settings.public_base_url.rstrip("/")
+        base = base_url(request, settings)
         return DocumentsResponse(documents=[DocumentOut(
             doc_id=d.doc_id, title=d.title, organisation=d.organisation, date=d.date,
             doc_type=d.doc_type, visibility=d.visibility, source_url=d.source_url,
@@ -329,6 +339,12 @@ def _add_routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def demo() -> Response:
         return Response((STATIC / "index.html").read_bytes(), media_type="text/html")
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:

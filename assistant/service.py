@@ -89,6 +89,7 @@ class Catalogue:
             seen.setdefault(chunk.doc_id, Document(
                 doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
                 date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility,
+                source_url=chunk.source_url,
             ))
         return sorted(seen.values(), key=lambda d: d.doc_id)
 

@@ -168,3 +168,99 @@ def _feedback_block(feedback_id: str) -> dict:
 
     return {"type": "actions", "block_id": FEEDBACK_BLOCK_ID,
             "elements": [button(HELPFUL, "Helpful"), button(NOT_HELPFUL, "Not helpful")]}
+
+
+# ---- slash command, App Home and the feedback comment (issue 14) ------------------------------
+
+SHARE = "share_in_channel"
+COMMENT_VIEW = "feedback_comment"
+COMMENT_BLOCK, COMMENT_INPUT = "comment", "comment_text"
+MAX_VALUE = 2000  # characters in a button's value (Slack's limit)
+HOME_DOCS_LIMIT = 40  # documents listed on the Home tab; a view holds at most 100 blocks
+
+
+def with_share_button(message: Message, question: str) -> Message:
+    """An ephemeral answer with "Share in channel" beside the feedback buttons; the button
+    carries the question, so sharing asks again with the channel's clearance."""
+    if not question or len(question) > MAX_VALUE:
+        return message
+    share = {"type": "button", "action_id": SHARE, "value": question, "style": "primary",
+             "text": {"type": "plain_text", "text": "Share in channel"}}
+    blocks = [dict(b) for b in message.blocks]
+    for block in blocks:
+        if block.get("block_id") == FEEDBACK_BLOCK_ID:
+            block["elements"] = [share, *block["elements"]]
+            return Message(text=message.text, blocks=blocks)
+    return Message(text=message.text, blocks=[*blocks, {"type": "actions", "elements": [share]}][:MAX_BLOCKS])
+
+
+def shared_message(message: Message, user: str, question: str) -> Message:
+    """The answer as posted for everyone, led by who asked what."""
+    asked = escape(" ".join(question.split()))
+    lead = {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"<@{user}> asked: {asked}"[:SECTION_LIMIT]}]}
+    blocks = [lead, *message.blocks] if len(message.blocks) < MAX_BLOCKS else message.blocks
+    return Message(text=_fallback(f"{question}\n{unescape(message.text)}"), blocks=blocks)
+
+
+def comment_modal(private_metadata: str) -> dict:
+    """The "Not helpful" modal: an optional comment on what was wrong or missing."""
+    return {
+        "type": "modal", "callback_id": COMMENT_VIEW, "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "What was wrong?"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            _section("Thanks: your *Not helpful* vote is recorded. A line on what was wrong or "
+                     "missing helps us fix it (it goes to the team that maintains the answers)."),
+            {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": "Comment"},
+             "element": {"type": "plain_text_input", "action_id": COMMENT_INPUT, "multiline": True,
+                         "max_length": 2000, "placeholder": {
+                             "type": "plain_text", "text": "e.g. it should cite the 2022 board paper"}}},
+        ],
+    }
+
+
+def home_view(*, command: str, public_docs: list, dm_docs: list, mention: str) -> dict:
+    """The App Home tab: what the bot answers, where, which documents this person may ask
+    about, and how to give feedback."""
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Guidance assistant"}},
+        _section("Cited answers from NHS and local-government guidance and board papers. Every "
+                 "claim carries a numbered source (title, page, section); when the documents do "
+                 "not cover a question I say so and name the closest ones."),
+        _section(f"*How to ask*\n• Mention {mention} in a channel I am in, or message me here.\n"
+                 f"• `{command} your question` anywhere: only you see the answer, with a "
+                 "*Share in channel* button.\n• Reply in the thread to follow up."),
+        {"type": "divider"},
+        _section(f"*Documents every conversation can use ({len(public_docs)})*"),
+        *_doc_lines(public_docs),
+    ]
+    extra = [d for d in dm_docs if d.doc_id not in {p.doc_id for p in public_docs}]
+    if extra:
+        blocks += [_section(f"*Also in your direct messages with me ({len(extra)})*\n"
+                            "You are cleared for these confidential papers; I use them only in "
+                            "our DMs and in private channels cleared for them."),
+                   *_doc_lines(extra)]
+    blocks += [
+        {"type": "divider"},
+        _section("*Feedback*\nUnder each answer, press *Helpful* or *Not helpful*; *Not helpful* "
+                 "asks what was wrong. Votes and comments become test cases for the next "
+                 "version."),
+    ]
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _doc_lines(documents: list) -> list[dict]:
+    lines = []
+    for d in documents[:HOME_DOCS_LIMIT]:
+        meta = ", ".join(part for part in (d.organisation, d.date) if part)
+        title = escape(" ".join(d.title.split()))
+        lines.append(f"• {title}" + (f" ({escape(meta)})" if meta else ""))
+    if not lines:
+        return [_section("_none yet: the index is empty_")]
+    more = len(documents) - HOME_DOCS_LIMIT
+    if more > 0:
+        lines.append(f"… and {more} more")
+    return _grouped_sections(lines[0], lines[1:])

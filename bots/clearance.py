@@ -42,6 +42,10 @@ class ConversationClearance:
         self._cache: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
 
+    def for_dm_with(self, user_id: str) -> Clearance:
+        """The clearance of this person's DM with the bot (for their App Home tab)."""
+        return conversation_clearance({"is_im": True, "user": user_id}, self.settings)
+
     def for_channel(self, client: WebClient, channel_id: str) -> Clearance:
         info = self._info(client, channel_id)
         return "public" if info is None else conversation_clearance(info, self.settings)

@@ -17,7 +17,7 @@ def export_feedback(db_path: Path, out_path: Path) -> int:
     rows = BotStore(Path(db_path)).feedback(vote="not_helpful")
     cases: dict[str, dict] = {}
     for row in rows:  # several people may vote on one answer: one case per answer
-        cases.setdefault(row.answer_id, {
+        case = cases.setdefault(row.answer_id, {
             "id": f"slack-{row.answer_id[:12]}",
             "question": row.question,
             "answerable": True,
@@ -28,7 +28,10 @@ def export_feedback(db_path: Path, out_path: Path) -> int:
             "kind": "fact",
             "draft": True,
             "answer_given": row.answer,
+            "comments": [],
         })
+        if row.comment:  # what the voters said was wrong: the best hint for the expected answer
+            case["comments"].append(row.comment)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("w", encoding="utf-8") as out:

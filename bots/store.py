@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     channel TEXT NOT NULL, voted_at REAL NOT NULL, PRIMARY KEY (answer_id, user)
 );
 """
+COMMENT_COLUMN = "ALTER TABLE feedback ADD COLUMN comment TEXT"  # added for issue 14
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class FeedbackRow:
     user: str
     channel: str
     voted_at: float
+    comment: str | None = None
 
 
 class BotStore:
@@ -52,6 +54,8 @@ class BotStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            if "comment" not in {r[1] for r in db.execute("PRAGMA table_info(feedback)")}:
+                db.execute(COMMENT_COLUMN)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -86,28 +90,32 @@ class BotStore:
                        (answer_id, channel, thread_ts, user, question, answer.answer, citations,
                         int(answer.refused), clearance, time.time()))
 
-    def record_feedback(self, answer_id: str, *, vote: str, user: str, channel: str) -> bool:
-        """Store (or change) this user's vote; False if the answer is unknown or was posted in
-        another conversation."""
+    def record_feedback(self, answer_id: str, *, vote: str, user: str, channel: str,
+                        comment: str | None = None) -> bool:
+        """Store (or change) this user's vote, and their comment when given (a vote without
+        one keeps an earlier comment); False if the answer is unknown or was posted in another
+        conversation."""
         with self._connect() as db:
             row = db.execute("SELECT channel FROM answers WHERE id = ?", (answer_id,)).fetchone()
             if row is None or row[0] != channel:
                 return False
             db.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?) ON CONFLICT (answer_id, user) "
-                "DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                (answer_id, user, vote, channel, time.time()))
+                "INSERT INTO feedback (answer_id, user, vote, channel, voted_at, comment) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (answer_id, user) "
+                "DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, "
+                "comment = COALESCE(excluded.comment, feedback.comment)",
+                (answer_id, user, vote, channel, time.time(), comment))
         return True
 
     def feedback(self, vote: str | None = None) -> list[FeedbackRow]:
         """Votes, oldest first, optionally only one kind."""
         query = ("SELECT f.answer_id, a.question, a.answer, a.citations, a.refused, f.vote, f.user, "
-                 "f.channel, f.voted_at FROM feedback f JOIN answers a ON a.id = f.answer_id")
+                 "f.channel, f.voted_at, f.comment FROM feedback f JOIN answers a ON a.id = f.answer_id")
         params: tuple = ()
         if vote is not None:
             query += " WHERE f.vote = ?"
             params = (vote,)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY f.voted_at, f.answer_id, f.user", params).fetchall()
-        return [FeedbackRow(r[0], r[1], r[2], json.loads(r[3]), bool(r[4]), r[5], r[6], r[7], r[8])
-                for r in rows]
+        return [FeedbackRow(r[0], r[1], r[2], json.loads(r[3]), bool(r[4]), r[5], r[6], r[7], r[8],
+                            r[9]) for r in rows]

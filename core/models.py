@@ -60,6 +60,7 @@ class Chunk:
     content_hash: str
     page_map: tuple[tuple[int, int], ...] = ()  # (offset in text, page) where a page begins
     section_map: tuple[tuple[int, str], ...] = ()  # (offset, heading path) where a later section begins
+    source_url: str = ""  # where the document was published (manifest), for the document list
 
     def page_of(self, offset: int) -> int:
         """The page the character at `offset` of the text was printed on."""
@@ -78,6 +79,7 @@ class Chunk:
             "ordinal": self.ordinal, "content_hash": self.content_hash,
             "page_map": ",".join(f"{o}:{p}" for o, p in self.page_map),
             "section_map": json.dumps(self.section_map) if self.section_map else "",
+            "source_url": self.source_url,
         }
 
     @classmethod
@@ -96,6 +98,7 @@ class Chunk:
             ),
             section_map=tuple((int(o), str(path)) for o, path
                               in json.loads(str(meta.get("section_map") or "[]"))),
+            source_url=str(meta.get("source_url") or ""),
         )
 
 

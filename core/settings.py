@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     def bot_db_path(self) -> Path:
         return self.data_dir / "slack.sqlite"
 
+    # Slack: channels answered without a mention, thread follow-ups included (issue 14)
+    slack_auto_answer_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("slack_auto_answer_channels", mode="before")
+    @classmethod
+    def _csv_auto_answer(cls, value: object) -> object:
+        return _split_csv(value)
+
 
 @lru_cache
 def get_settings() -> Settings:

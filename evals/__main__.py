@@ -37,7 +37,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
               clearances: list[str], questions_file: Path,
               out: Path) -> tuple[dict[str, Any], list[Any]]:
     """Run one question file and write its report to `out`: the results and the gate checks."""
-    from evals.report import write_report
+    from evals.report import document_titles, run_settings, write_report
     from evals.run import gate_checks, leak_markers, load_thresholds, run_suite
 
     questions = load_questions(questions_file)
@@ -52,6 +52,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
         markers=leak_markers(questions, settings.corpus_dir, visibility),
         baselines=getattr(args, "baselines", False), judge=judge, progress=not args.quiet,
         questions_file=str(questions_file))
+    results["meta"].update(settings=run_settings(settings),  # named in the report
+                           titles=document_titles(settings.manifest_path))
     gate = gate_checks(results, load_thresholds(args.thresholds))
     page = write_report(results, out, gate)
     print(f"report: {page}\nsummary: {out / 'summary.md'}")
@@ -99,9 +101,15 @@ def _sets(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from evals.compare import compare, load_results
+    from evals.compare import compare, compare_html, load_results
 
-    print(compare(load_results(args.a), load_results(args.b)), end="")
+    a, b = load_results(args.a), load_results(args.b)
+    print(compare(a, b), end="")
+    if args.html:
+        out = args.out or (args.b if args.b.is_dir() else args.b.parent) / "compare.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(compare_html(a, b, (str(args.a), str(args.b))), encoding="utf-8")
+        print(f"side-by-side report: {out}")
     return 0
 
 
@@ -179,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Print B - A for every figure of two runs.")
     cmp.add_argument("a", type=Path, help="run folder or results.json (before)")
     cmp.add_argument("b", type=Path, help="run folder or results.json (after)")
+    cmp.add_argument("--html", action="store_true",
+                     help="also write a side-by-side HTML report (default: B's folder/compare.html)")
+    cmp.add_argument("--out", type=Path, help="where --html writes the report")
     cmp.set_defaults(func=_compare)
 
     val = sub.add_parser("validate", help="check a question file against the corpus PDFs",

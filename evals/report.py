@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 HEADLINE = ("hit@1_doc", "hit@5_doc", "hit@5_page", "mrr_page", "citation_page_precision",
             "key_fact_recall", "answered_rate", "refusal_rate_unanswerable", "refusal_rate_hidden",
@@ -26,12 +27,46 @@ RETRIEVAL = ("hit@1_doc", "hit@5_doc", "hit@1_page", "hit@3_page", "hit@5_page",
 
 
 def fmt(value: Any) -> str:
-    """A figure for a table: 3 decimals, whole milliseconds, or a dash when missing."""
+    """A figure for a table: 3 decimals, whole milliseconds, or "n/a" when it does not apply
+    (e.g. no unanswerable question under this clearance), never confused with a zero."""
     if value is None:
-        return "–"
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) <= 1 else f"{value:.0f}"
     return str(value)
+
+
+def bar_label(value: float | None) -> str:
+    """The figure printed on a bar: two decimals, or n/a for a bar that is not there."""
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def document_titles(manifest: Path) -> dict[str, str]:
+    """doc_id -> title from the corpus manifest, so the report names documents, not ids."""
+    import csv
+
+    if not manifest.exists():
+        return {}
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        return {(row.get("doc_id") or row.get("file") or "").strip(): (row.get("title") or "").strip()
+                for row in csv.DictReader(handle)}
+
+
+def run_settings(settings: Any) -> dict[str, Any]:
+    """The settings that change the figures, named in the report's header."""
+    answerer = f"llm ({settings.llm_model})" if settings.llm_base_url else "extractive"
+    return {"answerer": answerer, "embedder": settings.embedder, "top_k": settings.top_k,
+            "refusal_threshold": settings.refusal_threshold,
+            "chunk_words": f"{settings.chunk_min_words}-{settings.chunk_max_words}"}
 
 
 def failures(cases: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
@@ -66,34 +101,66 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+NA_STUB = 0.025  # height of the outline drawn where a figure does not apply
+
+
 def _grouped_bars(title: str, groups: Mapping[str, Mapping[str, Any]],
                   metrics: Sequence[str]) -> bytes:
-    """One cluster of bars per metric, one bar per group (kind or retrieval mode)."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+    """One cluster of bars per metric, one bar per group (kind or retrieval mode), each bar
+    labelled with its figure; a figure that does not apply is an outlined stub marked n/a."""
+    many = len(groups) * len(metrics) > 24
+    fig, ax = plt.subplots(figsize=(12 if many else 10, 4.6))
     width = 0.8 / max(len(groups), 1)
     for i, (name, figures) in enumerate(groups.items()):
-        values = [figures.get(m) or 0.0 for m in metrics]
-        ax.bar([x + i * width for x in range(len(metrics))], values, width, label=name)
+        values = [figures.get(m) for m in metrics]
+        xs = [x + i * width for x in range(len(metrics))]
+        bars = ax.bar(xs, [NA_STUB if v is None else v for v in values], width, label=name)
+        for value, bar in zip(values, bars):
+            if value is None:  # not applicable: a short hatched outline, unlike a real zero
+                bar.set_edgecolor(bar.get_facecolor())
+                bar.set_fill(False)
+                bar.set_hatch("////")
+        texts = ax.bar_label(bars, labels=[bar_label(v) for v in values], padding=2,
+                             fontsize=6.5 if many else 8, rotation=90 if many else 0)
+        for value, text in zip(values, texts):
+            if value is None:
+                text.set_color("#666")
     ax.set_xticks([x + width * (len(groups) - 1) / 2 for x in range(len(metrics))], metrics,
                   rotation=20, ha="right")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.22 if many else 1.12)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.grid(axis="y", alpha=0.3)
     ax.set_title(title)
     ax.legend(fontsize="small", ncols=min(len(groups), 7), loc="upper center",
-              bbox_to_anchor=(0.5, -0.28))
+              bbox_to_anchor=(0.5, -0.3))
     return _png(fig)
 
 
-def _latency_histogram(results: Mapping[str, Any]) -> bytes:
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    for clearance, run in results["runs"].items():
-        for field, label in (("ask_ms", "ask"), ("search_ms", "search")):
-            values = [c[field] for c in run["cases"] if c[field] is not None]
-            if values:
-                ax.hist(values, bins=30, alpha=0.5, label=f"{label} ({clearance})")
-    ax.set_xlabel("milliseconds")
-    ax.set_ylabel("questions")
-    ax.set_title("Latency")
-    ax.legend(fontsize="small")
+def _latency_panels(results: Mapping[str, Any]) -> bytes:
+    """One histogram per series (ask and search, per clearance), each with its p50 and p95."""
+    runs = results["runs"]
+    series = [("ask_ms", "ask"), ("search_ms", "search")]
+    fig, axes = plt.subplots(len(runs), len(series), figsize=(10, 2.6 * len(runs)),
+                             squeeze=False)
+    for row, (clearance, run) in enumerate(runs.items()):
+        for col, (field, label) in enumerate(series):
+            ax = axes[row][col]
+            values = sorted(c[field] for c in run["cases"] if c[field] is not None)
+            ax.set_title(f"{label}, {clearance} clearance", fontsize=10)
+            if not values:
+                ax.text(0.5, 0.5, "n/a: no timings", ha="center", va="center",
+                        transform=ax.transAxes)
+                continue
+            ax.hist(values, bins=30, color=f"C{col}")
+            for q, style in ((0.5, "--"), (0.95, ":")):
+                at = values[min(len(values) - 1, int(q * len(values)))]
+                ax.axvline(at, color="black", linestyle=style, linewidth=1)
+                ax.annotate(f"p{int(q * 100)} {at:.0f} ms" if at >= 10 else f"p{int(q * 100)} {at:.2g} ms", (at, 1), xycoords=("data", "axes fraction"),
+                            xytext=(3, -12), textcoords="offset points", fontsize=8)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("milliseconds", fontsize=8)
+            ax.set_ylabel("questions", fontsize=8)
+    fig.tight_layout()
     return _png(fig)
 
 
@@ -107,7 +174,7 @@ def plots(results: Mapping[str, Any]) -> dict[str, bytes]:
             out[f"baselines-{clearance}.png"] = _grouped_bars(
                 f"Retrieval: hybrid vs baselines ({clearance} clearance)",
                 {m: b["overall"] for m, b in run["baselines"].items()}, RETRIEVAL)
-    out["latency.png"] = _latency_histogram(results)
+    out["latency.png"] = _latency_panels(results)
     return out
 
 
@@ -122,7 +189,7 @@ def summary_markdown(results: Mapping[str, Any], gate: Sequence[Any] = ()) -> st
     """The run in markdown: headline figures, baselines, per kind, gate, failures."""
     meta, runs = results["meta"], results["runs"]
     parts = [f"# Eval run {meta['started']}",
-             f"{meta['questions']} questions from `{meta['questions_file']}` against "
+             f"{meta['questions']} questions from `{meta.get('questions_file') or 'n/a'}` against "
              f"{meta['backend']}, clearances {', '.join(meta['clearances'])}, "
              f"{meta['seconds']} s." + (" Includes LLM-**judged** scores (`judged_*`)."
                                         if meta["judged"] else "")]
@@ -147,54 +214,124 @@ def summary_markdown(results: Mapping[str, Any], gate: Sequence[Any] = ()) -> st
         failed = failures(run["cases"])
         parts += [f"## Failures ({clearance}): {len(failed)}", _md_table(
             ["id", "kind", "why", "expected", "top retrieved"],
-            [[c["id"], c["kind"], why, _pages(c["expected"]), _retrieved(c["retrieved"][:3])]
+            [[c["id"], c["kind"], why, _pages(c["expected"], meta.get("titles") or {}),
+              _retrieved(c["retrieved"][:3], meta.get("titles") or {})]
              for c, why in failed[:40]])]
     return "\n\n".join(parts) + "\n"
 
 
-def _pages(expected: Mapping[str, Sequence[int]]) -> str:
-    return "; ".join(f"{d} p{','.join(map(str, p))}" for d, p in expected.items()) or "(none)"
+def _doc(doc_id: str, titles: Mapping[str, str], limit: int = 48) -> str:
+    return shorten(titles.get(doc_id) or doc_id, limit)
 
 
-def _retrieved(items: Sequence[Sequence[Any]]) -> str:
-    return "; ".join(f"{d} p{a}" + (f"-{b}" if b != a else "") for d, a, b in items) or "(none)"
+def _pages(expected: Mapping[str, Sequence[int]], titles: Mapping[str, str] = {}) -> str:
+    return "; ".join(f"{_doc(d, titles)} p. {', '.join(map(str, p))}"
+                     for d, p in expected.items()) or "(none)"
+
+
+def _retrieved(items: Sequence[Sequence[Any]], titles: Mapping[str, str] = {}) -> str:
+    return "; ".join(f"{_doc(d, titles)} p. {a}" + (f"-{b}" if b != a else "")
+                     for d, a, b in items) or "(none)"
+
+
+def _settings_rows(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What was run, and how: the header of the report."""
+    rows = [("question file", meta.get("questions_file") or "n/a (not recorded)"),
+            ("questions", str(meta["questions"])), ("backend", meta["backend"]),
+            ("clearances", ", ".join(meta["clearances"])),
+            ("retrieval baselines", ", ".join(meta.get("baselines") or []) or "not run"),
+            ("passages searched per question", str(meta.get("search_top_k", "n/a"))),
+            ("LLM judge", meta.get("judge_model") or "yes" if meta.get("judged") else "off"),
+            ("started", meta["started"]), ("duration", f"{meta['seconds']} s")]
+    rows += [(name.replace("_", " "), str(value))
+             for name, value in (meta.get("settings") or {}).items()]
+    return rows
+
+
+def _list(items: Sequence[str]) -> str:
+    e = html.escape
+    return "<ul>" + "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>" if items else "(none)"
+
+
+def _citations(citations: Sequence[Sequence[Any]], titles: Mapping[str, str]) -> list[str]:
+    """One line per cited document: its markers and pages, "[1] p. 2, [3] p. 14"."""
+    by_doc: dict[str, list[str]] = {}
+    for n, (doc_id, page) in enumerate(citations, 1):
+        by_doc.setdefault(doc_id, []).append(f"[{n}] p. {page}")
+    return [f"{_doc(d, titles, 36)}: {', '.join(marks)}" for d, marks in by_doc.items()]
+
+
+def _failure_rows(cases: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> str:
+    e = html.escape
+    rows = []
+    for c, why in failures(cases):
+        expected = [f"{_doc(d, titles)} p. {', '.join(map(str, p))}" for d, p in c["expected"].items()]
+        retrieved = [f"{_doc(d, titles, 36)} p. {a}" + (f"-{b}" if b != a else "")
+                     for d, a, b in c["retrieved"][:3]]
+        cited = _citations(c["citations"], titles)
+        answer = "(refused) " if c.get("refused") else ""
+        rows.append(
+            f"<tr><td class=id>{e(c['id'])}</td><td>{e(c['kind'])}</td>"
+            f"<td>{e(c['question'])}</td><td class=why>{e(why)}</td><td>{_list(expected)}</td>"
+            f"<td>{_list(retrieved)}</td><td>{e(answer + shorten(c['answer'], 280))}</td>"
+            f"<td>{_list(cited)}</td></tr>")
+    return "".join(rows)
+
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.na{color:#777;font-style:italic}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 1em;margin:0}dl.meta dt{color:#555}dl.meta dd{margin:0}
+table.failures{table-layout:fixed;width:100%}table.failures td{overflow-wrap:anywhere}
+table.failures td.id{font-family:monospace;font-size:12px}
+table.failures ul{margin:0;padding-left:1.1em}td.why{color:#a00}
+.bad{color:#b00;font-weight:bold}.ok{color:#070}img{max-width:100%}
+"""
+FAILURE_COLS = ("<colgroup><col style='width:8%'><col style='width:7%'><col style='width:16%'>"
+                "<col style='width:10%'><col style='width:13%'><col style='width:13%'>"
+                "<col style='width:20%'><col style='width:13%'></colgroup>")
+
+
+def _cell(value: Any) -> str:
+    return f"<td class='num{' na' if value is None else ''}'>{html.escape(fmt(value))}</td>"
 
 
 def report_html(results: Mapping[str, Any], images: Mapping[str, bytes],
                 gate: Sequence[Any] = ()) -> str:
-    """A self-contained HTML page: the markdown tables as HTML, plots inline, failure details."""
+    """A self-contained HTML page: what was run, the figures, plots inline, readable failures."""
     e = html.escape
     meta, runs = results["meta"], results["runs"]
-    body = [f"<h1>Eval run {e(meta['started'])}</h1><p>{meta['questions']} questions, backend "
-            f"{e(meta['backend'])}, {meta['seconds']} s"
-            + (". <b>Judged</b> figures (judged_*) come from an LLM grader." if meta["judged"] else "")
-            + "</p>"]
+    titles = meta.get("titles") or {}
+    body = [f"<h1>Eval run {e(meta['started'])}</h1><dl class=meta>"
+            + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in _settings_rows(meta))
+            + "</dl>"]
+    if meta["judged"]:
+        body.append("<p><b>Judged</b> figures (judged_*) come from an LLM grader.</p>")
     names = [m for m in HEADLINE if any(m in r["overall"] for r in runs.values())]
     names += sorted({k for r in runs.values() for k in r["overall"] if k.startswith("judged_")})
-    rows = "".join(f"<tr><th>{e(m)}</th>" + "".join(f"<td>{fmt(r['overall'].get(m))}</td>"
+    rows = "".join(f"<tr><th>{e(m)}</th>" + "".join(_cell(r["overall"].get(m))
                                                    for r in runs.values()) + "</tr>" for m in names)
     body.append(f"<h2>Overall</h2><table><tr><th>metric</th>"
-                + "".join(f"<th>{e(c)}</th>" for c in runs) + f"</tr>{rows}</table>")
+                + "".join(f"<th>{e(c)}</th>" for c in runs) + f"</tr>{rows}</table>"
+                "<p>n/a: the figure does not apply to this run (no such question under this "
+                "clearance), which is not the same as 0.</p>")
     if gate:
         body.append("<h2>Gate</h2><ul>" + "".join(
             f"<li class={'ok' if g.passed else 'bad'}>{e(g.message)}</li>" for g in gate) + "</ul>")
     for name, png in images.items():
-        body.append(f"<h3>{e(name[:-4])}</h3><img src='data:image/png;base64,"
+        body.append(f"<h3>{e(name[:-4])}</h3><img alt='{e(name[:-4])}' src='data:image/png;base64,"
                     f"{base64.b64encode(png).decode()}'>")
     for clearance, run in runs.items():
-        rows = "".join(
-            f"<tr><td>{e(c['id'])}</td><td>{e(c['kind'])}</td><td>{e(c['question'])}</td>"
-            f"<td>{e(_pages(c['expected']))}</td><td>{e(_retrieved(c['retrieved']))}</td>"
-            f"<td>{e(c['answer'][:300])}</td><td>{e(str(c['citations']))}</td><td>{e(why)}</td></tr>"
-            for c, why in failures(run["cases"]))
-        body.append(f"<h2>Failures ({e(clearance)})</h2><table><tr><th>id</th><th>kind</th>"
-                    "<th>question</th><th>expected</th><th>retrieved (top 5)</th><th>answer</th>"
-                    f"<th>citations</th><th>why</th></tr>{rows}</table>")
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:"
-             "collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:"
-             "top}.bad{color:#b00;font-weight:bold}.ok{color:#070}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Eval report</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+        count = len(failures(run["cases"]))
+        body.append(f"<h2>Failures ({e(clearance)}): {count}</h2><table class=failures>"
+                    f"{FAILURE_COLS}<tr><th>id</th><th>kind</th><th>question</th><th>why</th>"
+                    "<th>expected</th><th>retrieved (top 3)</th><th>answer</th><th>citations</th>"
+                    f"</tr>{_failure_rows(run['cases'], titles)}</table>")
+    return (f"<!doctype html><html lang=en><head><meta charset='utf-8'><title>Eval report "
+            f"{e(meta['started'])}</title><style>{STYLE}</style></head><body>{''.join(body)}"
+            "</body></html>")
 
 
 def write_report(results: Mapping[str, Any], out_dir: Path, gate: Sequence[Any] = ()) -> Path:

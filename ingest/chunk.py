@@ -270,7 +270,7 @@ def _finish(draft: _Draft, doc: Document, doc_hash: str, ordinal: int) -> Chunk:
         page_start=min(pages), page_end=max(pages),
         section=content.section, ordinal=ordinal, text=text,
         content_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
-        page_map=tuple(marks), section_map=tuple(later),
+        page_map=tuple(marks), section_map=tuple(later), source_url=doc.source_url,
     )
 
 

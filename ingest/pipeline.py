@@ -23,7 +23,7 @@ from ingest.manifest import Source, discover, markdown_sibling
 from ingest.store import ChunkStore, KeywordIndex
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "9"  # bump when load/clean/chunk or the store layout change, so every document is redone
+PIPELINE_VERSION = "11"  # bump when load/clean/chunk or the store layout change, so every document is redone
 
 
 @dataclass
@@ -135,22 +135,24 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
 
     if todo and embedder is None:
         embedder = build_embedder(settings)
-    with tqdm(total=0, desc="embed", unit="chunk", disable=not progress) as bar:
+    with tqdm(total=len(todo), desc="ingest", unit="document", disable=not (progress and todo),
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} documents "
+                         "[{elapsed}<{remaining}{postfix}]") as bar:
         for source, chunks in _extracted_ahead(todo, hashes, settings):
             doc_id = source.document.doc_id
             try:
                 if isinstance(chunks, Exception):  # one bad file must not stop the run
                     raise chunks
-                bar.total += len(chunks)
-                bar.refresh()
                 vectors = embedder.embed([embedding_text(c) for c in chunks])
                 store.discard_staged(doc_id)
                 store.stage(chunks, vectors, hashes[doc_id])
                 store.publish(doc_id, chunks, hashes[doc_id])
             except Exception as exc:
                 _record_failure(report, source, exc, state)
+                bar.update(1)
                 continue
-            bar.update(len(chunks))
+            bar.set_postfix_str(f"{report.chunks_embedded + len(chunks)} chunks", refresh=False)
+            bar.update(1)
             (report.updated if doc_id in state else report.added).append(doc_id)
             report.chunks_embedded += len(chunks)
             state[doc_id] = hashes[doc_id]

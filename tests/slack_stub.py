@@ -17,10 +17,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from core.models import Answer, Citation, DocumentRef, Turn
+from core.models import Answer, Citation, Document, DocumentRef, Turn
 from core.settings import Settings
 from tests.api_server import REPO, UvicornProcess, settings_env
 
+RESPONSE_URL_METHOD = "response_url"  # the stub's stand-in for hooks.slack.com response URLs
 SLOW = "[slow] "  # a question starting with this takes the assistant 4 s
 BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0TEAM"
 SIGNING_SECRET = "test-signing-secret"
@@ -130,6 +131,8 @@ class SlackStub:
             if queued:
                 return queued.pop(0)
             ts = f"1800000000.{next(self._ts):06d}"
+        if method == RESPONSE_URL_METHOD:  # a response_url (slash command, button): no token
+            return 200, {"ok": True}, {}
         if token != BOT_TOKEN:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":
@@ -149,7 +152,7 @@ class SlackStub:
                          "message": {"text": params.get("text"), "ts": ts}}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": ts}, {}
-        if method in ("reactions.add", "reactions.remove"):
+        if method in ("reactions.add", "reactions.remove", "views.open", "views.publish"):
             return 200, {"ok": True}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
@@ -206,6 +209,13 @@ class FakeAssistant:
                                           section="Introduction", quote="Partnerships ...")])
 
 
+    def documents(self, clearance: str) -> list[Document]:
+        docs = [Document(d.doc_id, d.title, visibility="public") for d in PUBLIC_DOCS]
+        if clearance == "confidential":
+            docs.append(Document(CONFIDENTIAL_DOC, CONFIDENTIAL_TITLE, visibility="confidential"))
+        return docs
+
+
 class RecordingAssistant:
     """Wraps an assistant and appends each ask (question, clearance, history) to a JSONL file,
     so a test can see what the bot asked from another process."""
@@ -222,6 +232,9 @@ class RecordingAssistant:
         if question.startswith(SLOW):
             time.sleep(4)  # longer than Slack waits for an acknowledgement
         return self.inner.ask(question.removeprefix(SLOW), clearance, history)
+
+    def documents(self, clearance: str) -> list[Document]:
+        return self.inner.documents(clearance)
 
 
 def read_asks(path: Path) -> list[dict]:

@@ -218,4 +218,5 @@ def test_compare_delta_signs_and_missing_values():
     assert delta(0.5, 0.75) == "+0.250"
     assert delta(0.9, 0.8) == "-0.100"
     assert delta(0, 2) == "+2"
-    assert delta(None, 0.5) == "–"
+    assert delta(None, 0.5) == "n/a"
+    assert delta(114.0, 114.0) == "+0"  # milliseconds, not a rate

@@ -7,7 +7,7 @@ import pytest
 from bots.clearance import conversation_clearance
 from bots.feedback import export_feedback
 from bots.listeners.thread import clean_text, history_from_replies, question_from_event
-from bots.store import BotStore
+from bots.store import SCHEMA, BotStore
 from core.models import Answer, Citation, Turn
 from core.settings import Settings
 
@@ -115,7 +115,79 @@ def test_not_helpful_answers_become_draft_eval_cases(tmp_path):
     cases = [json.loads(line) for line in out.read_text().splitlines()]
     assert cases == [
         {"id": "slack-id0", "question": "Q0?", "answerable": True, "doc": None, "pages": [],
-         "key_facts": [], "quote": None, "kind": "fact", "draft": True, "answer_given": "A0"},
+         "key_facts": [], "quote": None, "kind": "fact", "draft": True, "answer_given": "A0",
+         "comments": []},
         {"id": "slack-id2", "question": "Q2?", "answerable": True, "doc": None, "pages": [],
-         "key_facts": [], "quote": None, "kind": "fact", "draft": True, "answer_given": "A2"},
+         "key_facts": [], "quote": None, "kind": "fact", "draft": True, "answer_given": "A2",
+         "comments": []},
     ]
+
+
+def test_a_not_helpful_comment_is_kept_and_exported_with_the_vote(tmp_path):
+    db = tmp_path / "bot.sqlite"
+    store = BotStore(db)
+    store.save_answer("a1", channel="C1", thread_ts="1", user="U2", question="Q?",
+                      answer=Answer(answer="A."), clearance="public")
+    assert store.record_feedback("a1", vote="not_helpful", user="U2", channel="C1")
+    assert store.record_feedback("a1", vote="not_helpful", user="U2", channel="C1",
+                                 comment="It should cite the 2022 board paper.")
+    assert store.record_feedback("a1", vote="not_helpful", user="U2", channel="C1")  # kept
+    assert store.record_feedback("a1", vote="not_helpful", user="U3", channel="C1",
+                                 comment="Wrong page.")
+    assert [(r.user, r.comment) for r in store.feedback()] == [
+        ("U2", "It should cite the 2022 board paper."), ("U3", "Wrong page.")]
+    out = tmp_path / "feedback.jsonl"
+    assert export_feedback(db, out) == 1
+    [case] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert case["comments"] == ["It should cite the 2022 board paper.", "Wrong page."]
+
+
+def test_an_old_feedback_table_gains_the_comment_column(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:
+        old.executescript(SCHEMA)
+    BotStore(db)
+    with sqlite3.connect(db) as opened:
+        assert "comment" in {r[1] for r in opened.execute("PRAGMA table_info(feedback)")}
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("What is a place-based partnership", True), ("explain the ICS footprint", True),
+    ("budget for 2023?", True), ("thanks all, see you tomorrow", False), ("", False),
+    ("Lunch at one", False),
+])
+def test_only_questions_are_answered_unprompted(text, asks):
+    from bots.listeners.thread import looks_like_question
+
+    assert looks_like_question(text) is asks
+
+
+def test_share_button_joins_the_feedback_buttons_and_carries_the_question():
+    from bots.blocks import SHARE, answer_message, with_share_button
+
+    message = answer_message(Answer(answer="Places matter [1].", citations=[
+        Citation(n=1, doc_id="d", title="T", page=2, section="S", quote="q")]),
+        feedback_id="a1", pdf_base_url=None)
+    shared = with_share_button(message, "Why do places matter?")
+    [actions] = [b for b in shared.blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        SHARE, "feedback_helpful", "feedback_not_helpful"]
+    assert actions["elements"][0]["value"] == "Why do places matter?"
+    assert with_share_button(message, "x" * 2001) == message  # too long for a button value
+    assert message.blocks[-1]["elements"][0]["action_id"] == "feedback_helpful"  # not mutated
+
+
+def test_home_view_lists_extra_documents_only_for_the_cleared():
+    from bots.blocks import home_view
+    from core.models import Document
+
+    public = [Document("p", "Public & open", organisation="NHS", date="2021-09-02")]
+    secret = Document("s", "Secret options", visibility="confidential")
+    plain = home_view(command="/guidance", public_docs=public, dm_docs=public, mention="@g")
+    cleared = home_view(command="/guidance", public_docs=public, dm_docs=[*public, secret],
+                        mention="@g")
+    assert "Public &amp; open (NHS, 2021-09-02)" in json.dumps(plain)
+    assert "Secret options" not in json.dumps(plain) and "Secret options" in json.dumps(cleared)
+    assert len(cleared["blocks"]) <= 100

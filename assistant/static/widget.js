@@ -5,38 +5,86 @@
  *   data-api-base  where the API lives; defaults to the origin the script was loaded from
  *   data-target    CSS selector of an element to render into; defaults to just after the script
  *   data-title     heading of the box
- * Events dispatched on the widget's root element: guidance:delta, guidance:final, guidance:error.
- * All text from the API is inserted with textContent, never as HTML.
+ *   data-examples  example questions separated by "|" (defaults below)
+ * Events dispatched on the widget's root element: guidance:delta, guidance:final, guidance:error,
+ * guidance:reset. All text from the API is inserted with textContent, never as HTML, and answers
+ * are rendered from Answer.parts: brackets inside the text are never read as markers.
  */
 (function () {
   "use strict";
-  var MAX_TURNS = 6;
+  var MAX_TURNS = 6;  // earlier turns sent as history (user + assistant messages)
+  var EXAMPLES = [
+    "What is a place-based partnership?",
+    "What is the role of the Place Partnership Lead?",
+    "How should place-based partnerships be governed?"
+  ];
+  var instances = 0;
 
   var CSS = [
-    ".ga-widget{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;color:#212b32;",
+    ".ga-widget{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;color:#212b32;",
     "border:1px solid #d8dde0;border-radius:6px;max-width:46rem;background:#fff;box-sizing:border-box}",
     ".ga-widget *{box-sizing:border-box}",
-    ".ga-head{background:#005eb8;color:#fff;padding:.6rem 1rem;font-weight:600;border-radius:6px 6px 0 0}",
+    ".ga-head{display:flex;align-items:center;justify-content:space-between;gap:.5rem;flex-wrap:wrap;",
+    "background:#005eb8;color:#fff;padding:.5rem 1rem;border-radius:6px 6px 0 0}",
+    ".ga-title{font-size:1.05em;font-weight:600;margin:0}",
+    ".ga-reset{font:inherit;font-size:.9em;background:#fff;color:#005eb8;border:0;border-radius:4px;",
+    "padding:.25rem .6rem;cursor:pointer}",
+    ".ga-reset[hidden]{display:none}",
+    ".ga-widget :focus-visible{outline:3px solid #ffb81c;outline-offset:2px}",
     ".ga-body{padding:1rem}",
-    ".ga-form{display:flex;gap:.5rem}",
-    ".ga-input{flex:1;font:inherit;padding:.5rem;border:2px solid #4c6272;border-radius:4px}",
+    ".ga-intro p{margin:0 0 .5rem}",
+    ".ga-examples{list-style:none;padding:0;margin:0 0 .75rem;display:flex;flex-wrap:wrap;gap:.4rem}",
+    ".ga-example{font:inherit;font-size:.9em;text-align:left;background:#e8f1f8;color:#003d78;",
+    "border:1px solid #8fb8de;border-radius:16px;padding:.25rem .75rem;cursor:pointer}",
+    ".ga-example:hover{background:#d2e4f3}",
+    ".ga-about{margin:0 0 .75rem;font-size:.9em}",
+    ".ga-about summary{cursor:pointer;color:#005eb8;font-weight:600}",
+    ".ga-about ul{margin:.4rem 0 0;padding-left:1.2rem}",
+    ".ga-log{display:flex;flex-direction:column;gap:1rem}",
+    ".ga-log:empty{display:none}",
+    ".ga-turn{border-bottom:1px solid #e8edee;padding-bottom:1rem}",
+    ".ga-turn:last-child{border-bottom:0}",
+    ".ga-question{margin:0 0 .5rem auto;max-width:85%;width:fit-content;background:#e8f1f8;",
+    "padding:.4rem .75rem;border-radius:10px 10px 2px 10px;font-weight:600}",
+    ".ga-answer p{margin:.25rem 0}",
+    ".ga-answer ul{margin:.25rem 0 .5rem;padding-left:1.4rem}",
+    ".ga-answer li{margin:.15rem 0}",
+    ".ga-draft{white-space:pre-wrap;color:#4c6272}",
+    ".ga-draft::after{content:'\\2026'}",
+    ".ga-cite{font-size:.75em;vertical-align:super;line-height:0;text-decoration:none;font-weight:700;",
+    "color:#005eb8;padding:0 .1em}",
+    ".ga-cite:hover,.ga-cite:focus{text-decoration:underline}",
+    ".ga-sources{margin-top:.75rem;font-size:.9em;border-top:1px solid #d8dde0;padding-top:.5rem}",
+    ".ga-sources h3,.ga-not-covered h3{font-size:1em;margin:.25rem 0}",
+    ".ga-docs{list-style:none;padding:0;margin:0}",
+    ".ga-doc{margin:.4rem 0}",
+    ".ga-doc-title{font-weight:600;color:#005eb8}",
+    ".ga-doc-meta,.ga-meta{color:#4c6272}",
+    ".ga-refs{list-style:none;margin:.2rem 0 0;padding-left:.75rem;border-left:3px solid #d8dde0}",
+    ".ga-source{margin:.2rem 0;padding:.1rem .25rem;border-radius:3px}",
+    ".ga-source:target,.ga-source.ga-flash{background:#fff4cc}",
+    ".ga-source a{color:#005eb8}",
+    ".ga-num{font-weight:700;margin-right:.3rem}",
+    ".ga-source details{margin:.15rem 0 0}",
+    ".ga-source summary{cursor:pointer;color:#4c6272}",
+    ".ga-source blockquote{margin:.25rem 0 .25rem .25rem;padding:.25rem .6rem;border-left:3px solid #005eb8;",
+    "background:#f4f7f8;white-space:pre-wrap}",
+    ".ga-not-covered{padding:.75rem 1rem;background:#fff9e6;border-left:6px solid #ffb81c;border-radius:3px}",
+    ".ga-not-covered p{margin:.25rem 0}",
+    ".ga-notice{font-weight:600;font-size:1.02em;background:#fff;border:1px solid #ffb81c;",
+    "padding:.4rem .6rem;border-radius:4px;margin:.5rem 0}",
+    ".ga-answer-notice{color:#4c6272;font-size:.9em;margin-top:.5rem}",
+    ".ga-closest{margin:.25rem 0 0;padding-left:1.2rem}",
+    ".ga-error{margin-top:.5rem;padding:.75rem;background:#fde8e8;border-left:6px solid #d5281b}",
+    ".ga-form{display:flex;gap:.5rem;margin-top:1rem}",
+    ".ga-label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".ga-input{flex:1;min-width:0;font:inherit;padding:.5rem;border:2px solid #4c6272;border-radius:4px}",
     ".ga-button{font:inherit;font-weight:600;padding:.5rem 1rem;background:#007f3b;color:#fff;",
     "border:0;border-radius:4px;cursor:pointer}",
-    ".ga-button[disabled]{background:#768692;cursor:wait}",
-    ".ga-question{margin-top:.75rem;font-weight:600}",
-    ".ga-answer{margin-top:.5rem;white-space:pre-wrap}",
-    ".ga-answer:empty{display:none}",
-    ".ga-streaming::after{content:'\\2026';color:#768692}",
-    ".ga-cite{font-size:.8em;vertical-align:super;text-decoration:none;font-weight:600;color:#005eb8}",
-    ".ga-cite:hover,.ga-cite:focus{text-decoration:underline}",
-    ".ga-sources{margin-top:1rem;font-size:.9em;border-top:1px solid #d8dde0;padding-top:.5rem}",
-    ".ga-sources:empty{display:none}",
-    ".ga-sources h3,.ga-not-covered h3{font-size:1em;margin:.25rem 0}",
-    ".ga-sources li{margin:.25rem 0}",
-    ".ga-meta{color:#4c6272}",
-    ".ga-not-covered{margin-top:1rem;padding:.75rem;background:#fff9c4;border-left:6px solid #ffeb3b}",
-    ".ga-error{margin-top:1rem;padding:.75rem;background:#fde8e8;border-left:6px solid #d5281b}",
-    ".ga-notice{margin-top:.5rem;font-size:.85em;color:#4c6272}"
+    ".ga-button[disabled]{background:#4c6272;cursor:wait}",
+    ".ga-status{min-height:1.2em;font-size:.9em;color:#4c6272;margin-top:.25rem}",
+    "@media (max-width:480px){.ga-body{padding:.75rem}.ga-question{max-width:100%}",
+    ".ga-form{flex-direction:column}.ga-button{width:100%}}"
   ].join("");
 
   function el(tag, cls, text) {
@@ -56,11 +104,15 @@
 
   function Widget(root, opts) {
     this.root = root;
+    this.id = "ga" + (++instances);
     this.apiBase = (opts.apiBase || "").replace(/\/+$/, "");
     this.apiKey = opts.apiKey || "";
+    this.examples = opts.examples && opts.examples.length ? opts.examples : EXAMPLES;
     this.history = [];
+    this.turns = 0;
     this.busy = false;
     this.render(opts.title || "Ask the guidance assistant");
+    this.loadDocuments();
   }
 
   Widget.prototype.render = function (title) {
@@ -68,31 +120,114 @@
     injectCss();
     this.root.classList.add("ga-widget");
     this.root.setAttribute("role", "region");
-    this.root.setAttribute("aria-label", title);
-    this.root.appendChild(el("div", "ga-head", title));
+    this.root.setAttribute("aria-labelledby", this.id + "-title");
+    var head = el("div", "ga-head");
+    var heading = el("h2", "ga-title", title);
+    heading.id = this.id + "-title";
+    this.resetButton = el("button", "ga-reset", "New conversation");
+    this.resetButton.type = "button";
+    this.resetButton.hidden = true;
+    this.resetButton.addEventListener("click", function () { self.reset(); });
+    head.appendChild(heading);
+    head.appendChild(this.resetButton);
+    this.root.appendChild(head);
+
     var body = el("div", "ga-body");
+    this.intro = this.renderIntro();
+    body.appendChild(this.intro);
+    this.log = el("div", "ga-log");
+    this.log.setAttribute("role", "log");
+    this.log.setAttribute("aria-label", "Conversation");
+    this.log.setAttribute("aria-live", "polite");
+    body.appendChild(this.log);
+
     var form = el("form", "ga-form");
+    form.setAttribute("role", "search");
+    var label = el("label", "ga-label", "Your question");
+    label.setAttribute("for", this.id + "-input");
     this.input = el("input", "ga-input");
+    this.input.id = this.id + "-input";
     this.input.type = "text";
     this.input.name = "question";
     this.input.maxLength = 2000;
-    this.input.placeholder = "Ask about place-based partnerships, ICS guidance...";
-    this.input.setAttribute("aria-label", "Your question");
+    this.input.autocomplete = "off";
+    this.input.placeholder = "Ask about place-based partnerships, ICS guidance\u2026";
     this.button = el("button", "ga-button", "Ask");
     this.button.type = "submit";
+    form.appendChild(label);
     form.appendChild(this.input);
     form.appendChild(this.button);
-    this.status = el("div", "ga-status");
-    this.status.setAttribute("aria-live", "polite");
-    this.output = el("div", "ga-output");
     body.appendChild(form);
+    this.status = el("div", "ga-status");
+    this.status.setAttribute("role", "status");
     body.appendChild(this.status);
-    body.appendChild(this.output);
     this.root.appendChild(body);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       self.ask(self.input.value);
     });
+  };
+
+  Widget.prototype.renderIntro = function () {
+    var self = this;
+    var intro = el("div", "ga-intro");
+    intro.appendChild(el("p", null, "Ask in your own words, or try one of these:"));
+    var list = el("ul", "ga-examples");
+    list.setAttribute("aria-label", "Example questions");
+    this.examples.forEach(function (question) {
+      var item = el("li");
+      var button = el("button", "ga-example", question);
+      button.type = "button";
+      button.addEventListener("click", function () { self.ask(question); });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    intro.appendChild(list);
+    this.about = el("details", "ga-about");
+    this.aboutSummary = el("summary", null, "Which documents can I ask about?");
+    this.about.appendChild(this.aboutSummary);
+    this.about.hidden = true;
+    intro.appendChild(this.about);
+    return intro;
+  };
+
+  Widget.prototype.loadDocuments = function () {
+    var self = this;
+    var headers = this.apiKey ? { "Authorization": "Bearer " + this.apiKey } : {};
+    fetch(this.apiBase + "/v1/documents", { headers: headers })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) { self.showDocuments(data.documents || []); })
+      .catch(function () { /* the list is a help, not a requirement: leave it hidden */ });
+  };
+
+  Widget.prototype.showDocuments = function (documents) {
+    if (!documents.length) return;
+    var self = this;
+    this.aboutSummary.textContent = "Which documents can I ask about? (" + documents.length +
+      (documents.length === 1 ? " document)" : " documents)");
+    var list = el("ul", "ga-doc-list");
+    documents.forEach(function (d) {
+      var item = el("li");
+      item.setAttribute("data-doc-id", d.doc_id);
+      item.appendChild(self.pdfLink("ga-doc-link", d.title, d.doc_id, 1));
+      var meta = [d.organisation, d.date].filter(Boolean).join(", ");
+      if (meta) item.appendChild(el("span", "ga-doc-meta", " \u2014 " + meta));
+      list.appendChild(item);
+    });
+    this.about.appendChild(list);
+    this.about.hidden = false;
+  };
+
+  Widget.prototype.reset = function () {
+    if (this.busy) return;
+    this.history = [];
+    this.log.textContent = "";
+    this.intro.hidden = false;
+    this.resetButton.hidden = true;
+    this.status.textContent = "New conversation started.";
+    this.input.value = "";
+    this.input.focus();
+    this.emit("reset", {});
   };
 
   Widget.prototype.pdfUrl = function (docId, page) {
@@ -112,13 +247,16 @@
       link.addEventListener("click", function (event) {
         event.preventDefault();
         var win = window.open("", "_blank");
-        fetch(link.href.split("#")[0], { headers: self.headers() })
+        fetch(link.href.split("#")[0], { headers: { "Authorization": "Bearer " + self.apiKey } })
           .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
           .then(function (blob) {
             var url = URL.createObjectURL(blob) + "#page=" + (page || 1);
             if (win) win.location.href = url; else window.location.href = url;
           })
-          .catch(function (err) { if (win) win.close(); self.showError("Could not open the PDF: " + err.message); });
+          .catch(function (err) {
+            if (win) win.close();
+            self.showError(link.closest(".ga-turn") || self.log, "Could not open the PDF: " + err.message);
+          });
       });
     }
     return link;
@@ -137,13 +275,14 @@
   Widget.prototype.setBusy = function (busy) {
     this.busy = busy;
     this.button.disabled = busy;
+    this.resetButton.disabled = busy;
     this.status.textContent = busy ? "Searching the guidance\u2026" : "";
   };
 
-  Widget.prototype.showError = function (message) {
+  Widget.prototype.showError = function (turn, message) {
     var box = el("div", "ga-error", message);
     box.setAttribute("role", "alert");
-    this.output.appendChild(box);
+    turn.appendChild(box);
     this.emit("error", { message: message });
   };
 
@@ -152,11 +291,20 @@
     question = (question || "").trim();
     if (!question || this.busy) return;
     this.setBusy(true);
-    this.output.textContent = "";
-    this.output.appendChild(el("div", "ga-question", question));
-    this.answerEl = el("div", "ga-answer ga-streaming");
-    this.answerEl.setAttribute("aria-live", "polite");
-    this.output.appendChild(this.answerEl);
+    this.intro.hidden = true;
+    this.resetButton.hidden = false;
+    var turn = el("article", "ga-turn");
+    turn.id = this.id + "-t" + (++this.turns);
+    turn.setAttribute("aria-label", "Question " + this.turns);
+    turn.appendChild(el("p", "ga-question", question));
+    var answerEl = el("div", "ga-answer");
+    answerEl.setAttribute("aria-busy", "true");  // screen readers wait for the final answer
+    var draft = el("p", "ga-draft");
+    answerEl.appendChild(draft);
+    turn.appendChild(answerEl);
+    this.log.appendChild(turn);
+    this.input.value = "";
+    turn.scrollIntoView({ block: "nearest" });
     var body = JSON.stringify({ question: question, history: this.history.slice(-MAX_TURNS) });
     var finished = false;
     fetch(this.apiBase + "/v1/ask/stream", { method: "POST", headers: this.headers(), body: body })
@@ -171,11 +319,11 @@
         }
         return self.readStream(response, function (name, data) {
           if (name === "delta") {
-            self.answerEl.textContent += data.text;
+            draft.textContent += data.text;  // a preview only; replaced by the final answer
             self.emit("delta", data);
           } else if (name === "final") {
             finished = true;
-            self.showAnswer(question, data);
+            self.showAnswer(turn, answerEl, question, data);
           } else if (name === "error") {
             finished = true;
             throw new Error((data.error && data.error.message) || "the answer failed");
@@ -184,10 +332,10 @@
       })
       .then(function () { if (!finished) throw new Error("the answer was cut off"); })
       .catch(function (err) {
-        self.answerEl.classList.remove("ga-streaming");
-        self.showError("Sorry, something went wrong: " + err.message);
+        draft.remove();
+        self.showError(turn, "Sorry, something went wrong: " + err.message);
       })
-      .then(function () { self.setBusy(false); });
+      .then(function () { answerEl.removeAttribute("aria-busy"); self.setBusy(false); });
   };
 
   Widget.prototype.readStream = function (response, onEvent) {
@@ -223,71 +371,157 @@
     return pump();
   };
 
-  Widget.prototype.showAnswer = function (question, answer) {
-    var self = this;
-    var byN = {};
-    (answer.citations || []).forEach(function (c) { byN[c.n] = c; });
-    this.answerEl.classList.remove("ga-streaming");
-    this.answerEl.textContent = "";
+  Widget.prototype.showAnswer = function (turn, answerEl, question, answer) {
+    answerEl.textContent = "";
     if (answer.refused) {
-      this.answerEl.remove();
-      var box = el("div", "ga-not-covered");
-      box.setAttribute("role", "status");
-      box.appendChild(el("h3", null, "Not covered"));
-      box.appendChild(el("p", "ga-refusal", answer.answer));
-      var closest = answer.closest_documents || [];
-      if (closest.length) {
-        box.appendChild(el("p", "ga-meta", "The closest documents you can see:"));
-        var list = el("ul", "ga-closest");
-        closest.forEach(function (d) {
-          var item = el("li");
-          item.appendChild(self.pdfLink("ga-doc", d.title, d.doc_id, 1));
-          list.appendChild(item);
-        });
-        box.appendChild(list);
-      }
-      this.output.appendChild(box);
+      answerEl.appendChild(this.refusalBox(answer));
     } else {
-      // Split the text on [n] markers; each known marker becomes a link to the cited PDF page.
-      var parts = String(answer.answer).split(/(\[\d+\])/);
-      parts.forEach(function (part) {
-        var m = /^\[(\d+)\]$/.exec(part);
-        var c = m && byN[Number(m[1])];
-        if (c) {
-          var link = self.pdfLink("ga-cite", part, c.doc_id, c.page);
-          link.setAttribute("data-n", String(c.n));
-          link.title = c.title + ", page " + c.page + (c.quote ? ": \u201c" + c.quote + "\u201d" : "");
-          self.answerEl.appendChild(link);
-        } else if (part) {
-          self.answerEl.appendChild(document.createTextNode(part));
-        }
-      });
-      this.showSources(answer.citations || []);
+      var entries = groupSources(answer.citations || [], turn.id);
+      this.renderParts(answerEl, answer, entries);
+      if (entries.groups.length) turn.appendChild(this.sourcesBox(entries, turn.id));
+      if (answer.notice) turn.appendChild(el("p", "ga-answer-notice", answer.notice));
     }
-    if (answer.notice) this.output.appendChild(el("div", "ga-notice", answer.notice));
     this.history.push({ role: "user", content: question });
     this.history.push({ role: "assistant", content: String(answer.answer).slice(0, 8000) });
-    this.input.value = "";
     this.emit("final", answer);
   };
 
-  Widget.prototype.showSources = function (citations) {
-    if (!citations.length) return;
+  /* Sentences run on in a paragraph; consecutive items make one real list. */
+  Widget.prototype.renderParts = function (answerEl, answer, entries) {
     var self = this;
-    var box = el("div", "ga-sources");
-    box.appendChild(el("h3", null, "Sources"));
-    var list = el("ol", "ga-source-list");
-    citations.forEach(function (c) {
-      var item = el("li", "ga-source");
-      item.value = c.n;
-      item.setAttribute("data-n", String(c.n));
-      item.appendChild(self.pdfLink("ga-source-link", c.title, c.doc_id, c.page));
-      item.appendChild(el("span", "ga-meta", " \u2014 page " + c.page + (c.section ? ", " + c.section : "")));
-      list.appendChild(item);
+    var parts = answer.parts || [];
+    if (!parts.length) {  // an answer without structure: its text as it is, no markers read
+      answerEl.appendChild(el("p", "ga-sentence", answer.answer));
+      return;
+    }
+    var paragraph = null, list = null;
+    parts.forEach(function (part) {
+      var holder;
+      if (part.kind === "item") {
+        if (!list) { list = el("ul", "ga-list"); answerEl.appendChild(list); }
+        paragraph = null;
+        holder = el("li", "ga-item");
+        list.appendChild(holder);
+      } else {
+        list = null;
+        if (!paragraph) { paragraph = el("p", "ga-sentence"); answerEl.appendChild(paragraph); }
+        else paragraph.appendChild(document.createTextNode(" "));
+        holder = el("span", "ga-part");
+        paragraph.appendChild(holder);
+      }
+      holder.appendChild(document.createTextNode(part.text));
+      (part.citations || []).forEach(function (n) {
+        var entry = entries.byN[n];
+        if (entry) holder.appendChild(self.marker(n, entry));
+      });
     });
-    box.appendChild(list);
-    this.output.appendChild(box);
   };
+
+  Widget.prototype.marker = function (n, entry) {
+    var link = el("a", "ga-cite", "[" + n + "]");
+    link.href = "#" + entry.id;
+    link.setAttribute("data-n", String(n));
+    link.setAttribute("aria-label", "Source " + n + ": " + entry.title + ", page " + entry.page);
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(entry.id);
+      if (!target) return;
+      event.preventDefault();  // keep the page's own URL; move focus to the source instead
+      var details = target.querySelector("details");
+      if (details) details.open = true;
+      target.classList.add("ga-flash");
+      setTimeout(function () { target.classList.remove("ga-flash"); }, 2000);
+      target.scrollIntoView({ block: "nearest" });
+      target.focus();
+    });
+    return link;
+  };
+
+  Widget.prototype.sourcesBox = function (entries, turnId) {
+    var self = this;
+    var box = el("section", "ga-sources");
+    var heading = el("h3", null, "Sources");
+    heading.id = turnId + "-sources";
+    box.setAttribute("aria-labelledby", heading.id);
+    box.appendChild(heading);
+    var docs = el("ul", "ga-docs");
+    entries.groups.forEach(function (group) {
+      var doc = el("li", "ga-doc");
+      doc.setAttribute("data-doc-id", group.docId);
+      doc.appendChild(self.pdfLink("ga-doc-title", group.title, group.docId, group.entries[0].page));
+      var refs = el("ul", "ga-refs");
+      group.entries.forEach(function (entry) {
+        var item = el("li", "ga-source");
+        item.id = entry.id;
+        item.tabIndex = -1;
+        item.setAttribute("data-n", entry.numbers.join(" "));
+        item.appendChild(el("span", "ga-num", entry.numbers.map(function (n) { return "[" + n + "]"; }).join("")));
+        item.appendChild(self.pdfLink("ga-source-link", "page " + entry.page, group.docId, entry.page));
+        if (entry.section) item.appendChild(el("span", "ga-meta", " \u00b7 " + entry.section));
+        if (entry.quote) {
+          var details = el("details");
+          details.appendChild(el("summary", null, "Quote"));
+          details.appendChild(el("blockquote", null, entry.quote));
+          item.appendChild(details);
+        }
+        refs.appendChild(item);
+      });
+      doc.appendChild(refs);
+      docs.appendChild(doc);
+    });
+    box.appendChild(docs);
+    return box;
+  };
+
+  Widget.prototype.refusalBox = function (answer) {
+    var self = this;
+    var box = el("div", "ga-not-covered");
+    box.appendChild(el("h3", null, "Not covered by the documents you can search"));
+    if (answer.notice) box.appendChild(el("p", "ga-notice", answer.notice));
+    var closest = answer.closest_documents || [];
+    var said = withoutTitles(String(answer.answer || ""), closest);
+    if (said) box.appendChild(el("p", "ga-refusal", said));
+    if (closest.length) {
+      box.appendChild(el("p", null, "The closest documents you can see:"));
+      var list = el("ul", "ga-closest");
+      closest.forEach(function (d) {
+        var item = el("li");
+        item.appendChild(self.pdfLink("ga-doc", d.title, d.doc_id, 1));
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
+    return box;
+  };
+
+  /* The refusal's own sentences minus any that list the closest documents (shown as links). */
+  function withoutTitles(text, closest) {
+    if (!closest.length) return text.trim();
+    return text.split(/(?<=[.!?])\s+/).filter(function (sentence) {
+      return !closest.some(function (d) { return d.title && sentence.indexOf(d.title) >= 0; });
+    }).join(" ").trim();
+  }
+
+  /* Citations grouped per document (first cited first); identical page/section/quote merged. */
+  function groupSources(citations, turnId) {
+    var groups = [], byDoc = {}, byKey = {}, byN = {}, count = 0;
+    citations.slice().sort(function (a, b) { return a.n - b.n; }).forEach(function (c) {
+      var group = byDoc[c.doc_id];
+      if (!group) {
+        group = byDoc[c.doc_id] = { docId: c.doc_id, title: c.title, entries: [] };
+        groups.push(group);
+      }
+      var key = c.doc_id + "\u0000" + c.page + "\u0000" + (c.section || "") + "\u0000" + (c.quote || "");
+      var entry = byKey[key];
+      if (!entry) {
+        entry = byKey[key] = { id: turnId + "-s" + (++count), numbers: [], title: c.title,
+                               page: c.page, section: c.section || "", quote: c.quote || "" };
+        group.entries.push(entry);
+      }
+      entry.numbers.push(c.n);
+      byN[c.n] = entry;
+    });
+    return { groups: groups, byN: byN };
+  }
 
   function mount(target, opts) {
     var root = typeof target === "string" ? document.querySelector(target) : target;
@@ -299,10 +533,12 @@
 
   var script = document.currentScript;
   if (!script) return;
+  var examples = script.getAttribute("data-examples");
   var opts = {
     apiKey: script.getAttribute("data-api-key") || "",
     apiBase: script.getAttribute("data-api-base") || new URL(script.src, location.href).origin,
-    title: script.getAttribute("data-title") || ""
+    title: script.getAttribute("data-title") || "",
+    examples: examples ? examples.split("|").map(function (q) { return q.trim(); }).filter(Boolean) : null
   };
   var selector = script.getAttribute("data-target");
   function start() {

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bots.listeners import actions, events
+from bots.listeners import actions, command, events, home
 from bots.listeners.answering import Responder
 
 
 def register(app: App, responder: Responder) -> None:
     events.register(app, responder)
+    command.register(app, responder)
+    home.register(app, responder)
     actions.register(app, responder.store)

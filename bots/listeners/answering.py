@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bots.blocks import Message, answer_message, apology_message, notice_message
+from bots.blocks import (
+    Message, answer_message, apology_message, notice_message, shared_message, with_share_button,
+)
 from bots.clearance import ConversationClearance
-from bots.listeners.thread import Question, history_from_replies, question_from_event
+from bots.listeners.thread import (
+    Question, history_from_replies, looks_like_question, question_from_event,
+)
 from bots.store import BotStore
 from core.errors import BadQuestion
 from core.models import Turn
@@ -27,14 +31,23 @@ class Responder:
     store: BotStore
     clearance: ConversationClearance
     pdf_base_url: str | None
+    auto_channels: frozenset[str] = frozenset()  # answered without a mention
 
     def handle_event(self, body: dict, client: WebClient, bot_user_id: str | None,
-                     bot_id: str | None) -> None:
-        """Answer the question in an app_mention/message event once; never raises."""
+                     bot_id: str | None, *, unprompted: bool = False) -> None:
+        """Answer the question in an app_mention/message event once; never raises.
+        `unprompted`: a message in an auto-answer channel, answered only if it looks like a
+        question, or follows up a thread the bot has answered in."""
         event = body.get("event") or {}
         event_id = body.get("event_id")
         question = question_from_event(event, bot_user_id, bot_id)
         if question is None:
+            return
+        try:
+            if unprompted and not self._wanted(question, client, bot_user_id, bot_id):
+                return
+        except Exception:
+            log.exception("slack event %s: could not read the thread, not answering", event_id)
             return
         try:
             if not self.store.claim(event_id, question.channel, question.ts):
@@ -74,6 +87,39 @@ class Responder:
         message = answer_message(answer, feedback_id=answer_id, pdf_base_url=self.pdf_base_url)
         client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
                                 text=message.text, blocks=message.blocks,
+                                unfurl_links=False, unfurl_media=False)
+
+    def _wanted(self, question: Question, client: WebClient, bot_user_id: str | None,
+                bot_id: str | None) -> bool:
+        if not question.in_thread:
+            return looks_like_question(question.text)
+        history = self._history(client, question, bot_user_id, bot_id)
+        return any(turn.role == "assistant" for turn in history)
+
+    def answer_privately(self, text: str, channel: str, user: str, client: WebClient) -> Message:
+        """The slash command's answer, for the asker only, with a "Share in channel" button."""
+        clearance = self.clearance.for_channel(client, channel)
+        try:
+            answer = self.assistant.ask(text, clearance, [])
+        except BadQuestion as exc:
+            return notice_message(f"Sorry, I can't use that question: {exc}.")
+        answer_id = uuid.uuid4().hex
+        self.store.save_answer(answer_id, channel=channel, thread_ts="", user=user, question=text,
+                               answer=answer, clearance=clearance)
+        message = answer_message(answer, feedback_id=answer_id, pdf_base_url=self.pdf_base_url)
+        return message if answer.refused else with_share_button(message, text)
+
+    def share(self, text: str, channel: str, user: str, client: WebClient) -> None:
+        """Post a slash-command answer for everyone. Asked again, with the clearance the
+        channel has now, so sharing can never show the channel more than it may see."""
+        clearance = self.clearance.for_channel(client, channel)
+        answer = self.assistant.ask(text, clearance, [])
+        answer_id = uuid.uuid4().hex
+        self.store.save_answer(answer_id, channel=channel, thread_ts="", user=user, question=text,
+                               answer=answer, clearance=clearance)
+        message = shared_message(answer_message(answer, feedback_id=answer_id,
+                                                pdf_base_url=self.pdf_base_url), user, text)
+        client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
                                 unfurl_links=False, unfurl_media=False)
 
     def _history(self, client: WebClient, question: Question, bot_user_id: str | None,

@@ -1,4 +1,4 @@
-"""app_mention (channels) and message (DMs) events -> the Responder."""
+"""app_mention, message (DMs and auto-answer channels) and app_home_opened events."""
 from __future__ import annotations
 
 from slack_bolt import App, BoltContext
@@ -15,7 +15,11 @@ def register(app: App, responder: Responder) -> None:
 
     @app.event("message")
     def on_message(body: dict, event: dict, client: WebClient, context: BoltContext) -> None:
-        # Every DM is a question; in channels only mentions are (app_mention, above), so a
-        # message event for a channel mention is left to that listener.
+        # Every DM is a question. In channels a mention is (app_mention, above), and in the
+        # auto-answer channels so is a question without one, or a reply in a thread the bot
+        # answered in; the message/app_mention pair of one message is answered once (claim).
         if event.get("channel_type") == "im":
             responder.handle_event(body, client, context.bot_user_id, context.bot_id)
+        elif event.get("channel") in responder.auto_channels:
+            responder.handle_event(body, client, context.bot_user_id, context.bot_id,
+                                   unprompted=True)

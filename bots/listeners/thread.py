@@ -14,6 +14,10 @@ from core.models import Turn
 HUMAN_SUBTYPES = {None, "file_share", "thread_broadcast"}
 MAX_TURN_CHARS = 8000  # Turn.content's limit
 MAX_TURNS = 10
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how is are was were can could do does did should "
+    "would will may must has have tell explain describe list summarise summarize define compare "
+    "any".split())
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,13 @@ def question_from_event(event: dict, bot_user_id: str | None, bot_id: str | None
     return Question(channel=channel, ts=ts, thread_ts=thread_ts, user=user,
                     text=clean_text(event.get("text") or "", bot_user_id),
                     in_thread=thread_ts != ts)
+
+
+def looks_like_question(text: str) -> bool:
+    """Worth answering unprompted (auto-answer channels): a question mark, or a first word that
+    asks ("what ...", "explain ..."); chatter such as "thanks, all" is left alone."""
+    words = text.strip().lower().split()
+    return "?" in text or bool(words and words[0].strip(",:;") in QUESTION_WORDS)
 
 
 def history_from_replies(messages: Iterable[dict], *, before_ts: str, bot_user_id: str | None,
