@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from assistant.answer import citation_for, refusal
 from assistant.answerability import Features, Model, load_model
-from assistant.evidence import Scored, answer_type, score_units
+from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
 from assistant.units import Sentence, Unit, sentences_of, units_of
@@ -25,13 +25,6 @@ SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
                      r"contrast|whereas|each of)\b", re.I)
-# words of titles and organisations too common to name one document
-COMMON_NAME_WORDS = frozenset(
-    "health care board nhs trust integrated system partnership partnerships place based "
-    "place-based guidance paper report council borough london strategic options analysis "
-    "wellbeing and the of for local government association england improvement public "
-    "agenda item development statutory ics icb hospitals".split())
-
 
 
 
@@ -84,15 +77,6 @@ def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
     return len(terms & found) / len(terms)
 
 
-def document_names(chunk: Chunk) -> set[str]:
-    """Words that name a chunk's document: distinctive words of its organisation and title,
-    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d")."""
-    text = f"{chunk.organisation} {chunk.title}"
-    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
-    pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
-    return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
-
-
 def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
     """Documents among the hits that the question names ("the Sandwell paper", "b&d"), in
     retrieval order."""
@@ -132,31 +116,51 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     return chosen
 
 
+def page_groups(unit: Unit) -> list[list[Sentence]]:
+    """A unit's lead and items in runs printed on one page: each run is cited once."""
+    groups: list[list[Sentence]] = []
+    for piece in (unit.lead, *unit.items):
+        page = (piece.chunk.doc_id, piece.chunk.page_of(piece.offset))
+        if groups and (groups[-1][0].chunk.doc_id,
+                       groups[-1][0].chunk.page_of(groups[-1][0].offset)) == page:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+    return groups
+
+
 def compose(units: Sequence[Unit]) -> Answer:
-    """Each unit's lead followed by [n], a list's items under it; one citation per quote."""
+    """Each unit's lead, then a list's items under it. One citation per quote: a list printed
+    on one page is one quote (its intro and items), marked once where it starts."""
     lines: list[str] = []
     parts: list[AnswerPart] = []
     citations: list[Citation] = []
     numbers: dict[tuple[str, int, str], int] = {}
 
-    def cite(sentence: Sentence) -> int:
-        key = (sentence.chunk.doc_id, sentence.chunk.page_of(sentence.offset), sentence.text)
+    def cite(group: list[Sentence]) -> int:
+        first = group[0]
+        quote = "\n".join(piece.text for piece in group)
+        key = (first.chunk.doc_id, first.chunk.page_of(first.offset), quote)
         if key not in numbers:
-            citations.append(citation_for(sentence, len(citations) + 1))
+            citation = citation_for(first, len(citations) + 1)
+            citations.append(citation.model_copy(update={"quote": quote}))
             numbers[key] = citations[-1].n
         return numbers[key]
 
     for unit in units:
-        n = cite(unit.lead)
-        bullet = "- " if unit.lead.is_item and not unit.items else ""
-        lines.append(f"{bullet}{unit.lead.text} [{n}]")
-        parts.append(AnswerPart(text=unit.lead.text, citations=[n],
-                                kind="item" if bullet else "sentence"))
         base = min((i.depth for i in unit.items), default=0)
-        for item in unit.items:
-            n = cite(item)
-            lines.append(f"{'  ' * (item.depth - base)}- {item.text} [{n}]")
-            parts.append(AnswerPart(text=item.text, citations=[n], kind="item"))
+        for group in page_groups(unit):
+            n = cite(group)
+            for index, piece in enumerate(group):
+                marker = [n] if index == 0 else []
+                suffix = f" [{n}]" if index == 0 else ""
+                if piece is unit.lead and not (piece.is_item and not unit.items):
+                    lines.append(f"{piece.text}{suffix}")
+                    parts.append(AnswerPart(text=piece.text, citations=marker))
+                    continue
+                indent = "  " * max(piece.depth - base, 0) if piece is not unit.lead else ""
+                lines.append(f"{indent}- {piece.text}{suffix}")
+                parts.append(AnswerPart(text=piece.text, citations=marker, kind="item"))
     return Answer(answer="\n".join(lines), citations=citations, parts=parts, refused=False,
                   mode="extractive")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from assistant.retrieve import query_terms
 from assistant.units import Unit
+from core.models import Chunk
 
 DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|April|May|June|"
                   r"July|August|September|October|November|December)|(January|February|March|"
@@ -89,6 +90,23 @@ class Scored:
     typed: float
 
 
+# words of titles and organisations too common to name one document
+COMMON_NAME_WORDS = frozenset(
+    "health care board nhs trust integrated system partnership partnerships place based "
+    "place-based guidance paper report council borough london strategic options analysis "
+    "wellbeing and the of for local government association england improvement public "
+    "agenda item development statutory ics icb hospitals lead leads part systems".split())
+
+
+def document_names(chunk: Chunk) -> set[str]:
+    """Words that name a chunk's document: distinctive words of its organisation and title,
+    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d")."""
+    text = f"{chunk.organisation} {chunk.title}"
+    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
+    pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
+    return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
+
+
 def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     """Rarer question terms among the candidates count for more."""
     n = len(texts)
@@ -108,12 +126,12 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
     names: dict[str, set[str]] = {}  # per document: the question's words naming it
 
     def asked_of(unit: Unit) -> set[str]:
-        """The question's terms a unit must cover: words that name its own document ("the
-        Sandwell paper", "Thriving Places") are answered by the document being that one."""
+        """The question's terms a unit must cover: distinctive words that name its own document
+        ("Sandwell", "Thriving Places", "b&d") are answered by the document being that one;
+        common words of a title ("Place Partnership Lead") stay: they may be the topic."""
         chunk = unit.lead.chunk
         if chunk.doc_id not in names:
-            names[chunk.doc_id] = terms & query_terms(f"{chunk.title} {chunk.organisation} "
-                                                      f"{chunk.doc_id.split('-')[0]}")
+            names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
         return (terms - names[chunk.doc_id]) or terms
 
     scored: list[Scored] = []
