@@ -14,7 +14,9 @@ from core.settings import Clearance, Settings, visible_to
 from ingest.embed import Embedder
 from ingest.store import ChunkStore, KeywordIndex, tokenize
 
-FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|that|these|those|he|she|who|which)\b|^(and|but|what about|how about|also)\b", re.I)
+FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|these|those|he|she|him|her)\b|"
+                       r"^\s*(and|but|what about|how about|also|so)\b", re.I)
+ELLIPTICAL_WORDS = 3  # "skills needed?": too short to stand alone
 CANDIDATES = 30
 
 
@@ -64,9 +66,10 @@ def dedupe_overlaps(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def retrieval_query(question: str, history: Sequence[Turn]) -> str:
-    """A follow-up ("and who appoints them?") is searched together with the last question."""
+    """A follow-up ("and who appoints them?") is searched together with the last question; a
+    question that stands alone ("What is a place-based partnership?") is searched alone."""
     earlier = [t.content for t in history if t.role == "user"]
-    if earlier and (len(question.split()) <= 12 or FOLLOW_UP.search(question)):
+    if earlier and (len(question.split()) <= ELLIPTICAL_WORDS or FOLLOW_UP.search(question)):
         return f"{earlier[-1]} {question}"
     return question
 

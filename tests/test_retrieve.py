@@ -58,6 +58,9 @@ def test_follow_up_is_searched_with_the_previous_question():
     long_new_question = "What are the four aims of integrated care systems set out in the guidance on thriving places"
     assert retrieval_query(long_new_question, history) == long_new_question
     assert retrieval_query("and who appoints them?", []) == "and who appoints them?"
+    standalone = "What is a place-based partnership?"  # short, but needs no earlier turn
+    assert retrieval_query(standalone, history) == standalone
+    assert retrieval_query("skills needed?", history).startswith("What does the place")
 
 
 def test_known_terms_count_only_chunks_the_caller_may_read(tmp_path):

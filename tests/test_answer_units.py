@@ -1,0 +1,169 @@
+"""The units engine's steps on inline data: answer types, units (lists, nesting, numbered
+items, sets set out as headings), scoring, selection, composition and the fitted model."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.answerability import FEATURES, Features, Model, load_model
+from assistant.compose import compose, named_documents, select_units
+from assistant.evidence import answer_type, document_names, score_units
+from assistant.units import units_of
+from core.models import Chunk, Hit
+
+
+def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str = "Governance",
+          section_map=(), title: str = "Place-based Partnerships", ordinal: int = 0,
+          organisation: str = "Buckinghamshire Oxfordshire and Berkshire West ICB") -> Chunk:
+    return Chunk(id=f"{doc_id}:x:{ordinal:04d}", doc_id=doc_id, title=title,
+                 organisation=organisation, date="", doc_type="", visibility="public",
+                 page_start=1, page_end=max([1, *(p for _, p in page_map)]), section=section,
+                 ordinal=ordinal, text=text, content_hash="", page_map=tuple(page_map),
+                 section_map=tuple(section_map))
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When will the sub-committees be formally established?", "when"),
+    ("By what date must the borough nominate its lead?", "when"),
+    ("How many Primary Care Network directors sit on the committee?", "how many"),
+    ("Who wrote the Sandwell paper?", "author"),
+    ("which consultancy prepared the analysis", "author"),
+    ("Who chairs the place committee?", "who"),
+    ("What are the three categories of leadership role?", "list"),
+    ("Which service areas will partnerships be responsible for?", "list"),
+    ("What does a Place Partnership Lead do?", "list"),
+    ("What should ICS leaders confirm about their arrangements for 2022/23?", "fact"),
+    ("How is place defined?", "fact"),
+])
+def test_answer_type_is_read_from_the_question(question, kind):
+    assert answer_type(question) == kind
+
+
+MEMBERSHIP = chunk(
+    "There will be a minimum expectation of core membership which includes:\n"
+    "- Director of Public Health\n"
+    "- Primary Care Networks Clinical Director; one per sub-place (4 Buckinghamshire 3 "
+    "Oxfordshire, 3 Berkshire West)\n"
+    "  - a sub-item kept under its parent\n"
+    "- Healthwatch representative\n"
+    "Next steps are set out below.", page_map=((0, 3), (160, 4)))
+
+
+def test_a_list_unit_keeps_whole_items_and_leaves_sub_items_under_their_parent():
+    [listed] = [u for u in units_of(MEMBERSHIP, 0) if u.items]
+    assert listed.lead.text.endswith("which includes:")
+    assert [i.text for i in listed.items] == [
+        "Director of Public Health",
+        "Primary Care Networks Clinical Director; one per sub-place (4 Buckinghamshire 3 "
+        "Oxfordshire, 3 Berkshire West)",
+        "Healthwatch representative"]
+
+
+def test_a_list_cut_by_the_chunk_end_continues_in_the_next_chunk():
+    first = chunk("The three collaboratives are:\n- Thames Valley adult secure services")
+    second = chunk("- Tier 4 child and adolescent mental health\n- HOPE eating disorders\n"
+                   "A long paragraph that is not part of the list follows on here.", ordinal=1)
+    [listed] = [u for u in units_of(first, 0, lambda c: second) if u.items]
+    assert [i.text for i in listed.items] == ["Thames Valley adult secure services",
+                                              "Tier 4 child and adolescent mental health",
+                                              "HOPE eating disorders"]
+
+
+def test_numbered_lines_after_an_intro_are_its_items():
+    text = ("Sussex used three design principles:\n1. Do we need a critical mass?\n"
+            "2. Will working together achieve more?\n3. Does the plan align?\nAfterwards.")
+    [listed] = [u for u in units_of(chunk(text), 0) if u.items]
+    assert len(listed.items) == 3 and listed.items[0].text.startswith("1. Do we need")
+
+
+def test_a_set_set_out_as_headings_takes_as_many_as_the_intro_counts():
+    text = ("The roles fall into the three broad categories described in Table 3.\n"
+            "Table 3: Leadership roles\nPartnership convenor\nConvenes the partnership.\n"
+            "Executive leads\nTake responsibility.\nProgramme leads\nCoordinate.\n"
+            "Leadership skills\nSkills matter.")
+    starts = [text.index(h) for h in ("Table 3", "Partnership convenor", "Executive leads",
+                                      "Programme leads", "Leadership skills")]
+    sections = ["L > Roles > Table 3: Leadership roles", "L > Roles > Table 3: Leadership roles "
+                "> Partnership convenor", "L > Roles > Table 3: Leadership roles > Executive leads",
+                "L > Roles > Programme leads", "L > Leadership skills"]
+    table = chunk(text, section="L > Roles", section_map=tuple(zip(starts, sections)))
+    [listed] = [u for u in units_of(table, 0) if u.items]
+    assert [i.text for i in listed.items] == ["Partnership convenor", "Executive leads",
+                                              "Programme leads"]
+
+
+def test_a_when_question_prefers_the_unit_that_gives_a_date():
+    text = ("The sub-committees will support development of the partnerships.\n"
+            "It is envisaged that the sub-committees will be formally established as we go into "
+            "the 2023 calendar year.")
+    best = score_units("When will the sub-committees be formally established?",
+                       units_of(chunk(text), 0))[0]
+    assert "2023" in best.unit.lead.text and best.typed == 1.0
+
+
+def test_words_naming_the_document_need_not_be_in_the_quote():
+    text = ("The Sandwell paper was written for the trust board meeting in public.\n"
+            "Report Author: Daren Fradgley, Interim Director of Integration")
+    sandwell = chunk(text, doc_id="swbh-trust", title="Place Based Partnerships",
+                     organisation="Sandwell and West Birmingham Hospitals NHS Trust Board")
+    best = score_units("Who wrote the Sandwell paper?", units_of(sandwell, 0))[0]
+    assert best.unit.lead.text.startswith("Report Author: Daren Fradgley")
+
+
+def test_documents_are_named_by_distinctive_words_and_x_and_y():
+    lbbd = chunk("x", doc_id="lbbd-hwb", title="Place Partnership Lead",
+                 organisation="Barking and Dagenham Health and Wellbeing Board")
+    assert {"barking", "dagenham", "b&d", "lbbd"} <= document_names(lbbd)
+    assert "lead" not in document_names(lbbd) and "place" not in document_names(lbbd)
+    hits = [Hit(lbbd, 1.0), Hit(MEMBERSHIP, 0.5)]
+    assert named_documents("what will the b&d place lead do", hits) == ["lbbd-hwb"]
+    assert named_documents("what does a place lead do", hits) == []
+
+
+def test_a_comparison_gets_a_unit_from_each_document_it_names():
+    bob = chunk("BOB place directors report to the ICB Chief Delivery Officer.")
+    lbbd = chunk("The Place Delivery Director reports to the place partnership lead.",
+                 doc_id="lbbd-hwb", organisation="Barking and Dagenham Health and Wellbeing Board",
+                 title="Place Partnership Lead")
+    hits = [Hit(bob, 1.0), Hit(lbbd, 0.9)]
+    question = "who does the bob place director report to, and the b&d delivery director?"
+    scored = score_units(question, units_of(bob, 0) + units_of(lbbd, 1))
+    chosen = select_units(question, scored, hits)
+    assert {u.lead.chunk.doc_id for u in chosen} == {"bob-icb-board", "lbbd-hwb"}
+
+
+def test_a_list_on_one_page_is_one_citation_and_one_across_two_pages_is_two():
+    [listed] = [u for u in units_of(MEMBERSHIP, 0) if u.items]
+    answer = compose([listed])
+    assert [c.page for c in answer.citations] == [3, 4]
+    assert answer.citations[0].quote.startswith("There will be a minimum expectation")
+    assert "Director of Public Health" in answer.citations[0].quote
+    assert [p.citations for p in answer.parts] == [[1], [], [], [2]]
+    assert answer.answer.count("[1]") == 1 and answer.answer.count("[2]") == 1
+
+
+def test_the_shipped_model_matches_the_features_and_rises_with_evidence():
+    model = load_model()
+    weak = Features(0.2, 0.1, 0.0, 0.3, 0.5, 1.0, 1.0, 0.0)
+    strong = Features(0.7, 0.9, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    assert model.probability(strong) > model.threshold > model.probability(weak)
+    assert list(Features.__dataclass_fields__) == FEATURES
+
+
+def test_fitting_reports_cross_validated_figures_and_a_threshold():
+    from evals.fit import fit
+
+    rng = np.random.default_rng(0)
+    answerable = rng.uniform(0.5, 1.0, size=(40, len(FEATURES)))
+    unanswerable = rng.uniform(0.0, 0.5, size=(20, len(FEATURES)))
+    rows = np.vstack([answerable, unanswerable])
+    labels = np.array([1] * 40 + [0] * 20)
+    fitted = fit(rows, labels)
+    assert fitted["features"] == FEATURES and len(fitted["weights"]) == len(FEATURES)
+    assert fitted["cross_validated"]["answered_rate_answerable"] >= 0.85
+    assert fitted["cross_validated"]["refusal_rate_unanswerable"] >= 0.9
+    model = Model(tuple(fitted["weights"]), fitted["bias"], fitted["threshold"])
+    assert model.probability(Features(*answerable[0])) > model.threshold
+    json.dumps(fitted)  # what evals.fit writes
