@@ -293,9 +293,13 @@ class ExtractiveAnswerer:
         return compose(chosen, items)
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
-               history: Sequence[Turn] = ()) -> Iterator:
-        result = self.answer(question, hits, clearance=clearance, history=history)
-        for piece in re.split(r"(?<=\n)", result.answer):
-            if piece:
-                yield StreamEvent("delta", text=piece)
-        yield StreamEvent("final", answer=result)
+               history: Sequence[Turn] = ()) -> Iterator[StreamEvent]:
+        yield from streamed(self.answer(question, hits, clearance=clearance, history=history))
+
+
+def streamed(result: Answer) -> Iterator[StreamEvent]:
+    """An extractive answer as stream events: its lines as deltas, then the whole answer."""
+    for piece in re.split(r"(?<=\n)", result.answer):
+        if piece:
+            yield StreamEvent("delta", text=piece)
+    yield StreamEvent("final", answer=result)

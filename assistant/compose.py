@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from assistant.answer import citation_for, refusal
+from assistant.answer import citation_for, refusal, streamed
 from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
@@ -243,9 +243,5 @@ class UnitAnswerer:
         return compose(select_units(question, scored, hits))
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
-               history: Sequence[Turn] = ()) -> Iterator:
-        result = self.answer(question, hits, clearance=clearance, history=history)
-        for piece in re.split(r"(?<=\n)", result.answer):
-            if piece:
-                yield StreamEvent("delta", text=piece)
-        yield StreamEvent("final", answer=result)
+               history: Sequence[Turn] = ()) -> Iterator[StreamEvent]:
+        yield from streamed(self.answer(question, hits, clearance=clearance, history=history))
