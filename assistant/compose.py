@@ -14,7 +14,7 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
-from assistant.retrieve import query_terms
+from assistant.retrieve import query_terms, terms_of
 from assistant.units import Sentence, Unit, sentences_of, units_of
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
 from core.settings import Settings, visible_to
@@ -70,10 +70,9 @@ def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
     terms = query_terms(question)
     if not terms:
         return 0.0
-    found: set[str] = set()
-    for hit in passages:
-        found |= query_terms(f"{hit.chunk.title} {hit.chunk.organisation} {hit.chunk.section} "
-                             f"{hit.chunk.text}")
+    found: set[str] = set().union(*terms_of([
+        f"{h.chunk.title} {h.chunk.organisation} {h.chunk.section} {h.chunk.text}"
+        for h in passages]))
     return len(terms & found) / len(terms)
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.retrieve import query_terms
+from assistant.retrieve import query_terms, terms_of
 from assistant.units import Unit
 from core.models import Chunk
 
@@ -119,9 +119,12 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
     kind = answer_type(question)
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(question)
-    lead_terms = [query_terms(u.lead.text) for u in units]
-    heading_terms = [query_terms(u.lead.chunk.section_of(u.lead.offset)) for u in units]
-    item_terms = [[query_terms(i.text) for i in u.items] for u in units]
+    leads = terms_of([u.lead.text for u in units]
+                     + [u.lead.chunk.section_of(u.lead.offset) for u in units]
+                     + [i.text for u in units for i in u.items])
+    lead_terms, heading_terms = leads[:len(units)], leads[len(units):2 * len(units)]
+    flat = iter(leads[2 * len(units):])
+    item_terms = [[next(flat) for _ in u.items] for u in units]
     idf = idf_weights(terms, lead_terms)
     names: dict[str, set[str]] = {}  # per document: the question's words naming it
 

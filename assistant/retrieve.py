@@ -44,6 +44,16 @@ def query_terms(text: str) -> set[str]:
     return set(tokenize([text])[0])
 
 
+def terms_of(texts: Sequence[str]) -> list[set[str]]:
+    """`query_terms` of many texts in one tokenizer pass: each call of the tokenizer costs a
+    fixed set-up (~0.4 ms), which dominated answering when paid per sentence."""
+    distinct = list(dict.fromkeys(texts))
+    if not distinct:
+        return []
+    found = dict(zip(distinct, map(set, tokenize(distinct))))
+    return [found[text] for text in texts]
+
+
 def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
                         weight: float = 1.0) -> list[Hit]:
     """Boost chunks whose title, section and text cover more of the question's terms
