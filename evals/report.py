@@ -63,9 +63,12 @@ def document_titles(manifest: Path) -> dict[str, str]:
 
 def run_settings(settings: Any) -> dict[str, Any]:
     """The settings that change the figures, named in the report's header."""
-    answerer = f"llm ({settings.llm_model})" if settings.llm_base_url else "extractive"
-    return {"answerer": answerer, "embedder": settings.embedder, "top_k": settings.top_k,
-            "refusal_threshold": settings.refusal_threshold,
+    engine = f"extractive, {settings.answer_engine}"
+    answerer = f"llm ({settings.llm_model}), else {engine}" if settings.llm_base_url else engine
+    decides = ("fitted answerability model" if settings.answer_engine == "units"
+               else f"evidence >= {settings.refusal_threshold}")
+    return {"answerer": answerer, "refusal": decides, "pdf_layout": settings.pdf_layout,
+            "embedder": settings.embedder, "top_k": settings.top_k,
             "chunk_words": f"{settings.chunk_min_words}-{settings.chunk_max_words}"}
 
 
