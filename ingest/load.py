@@ -45,12 +45,23 @@ def load_file(path: Path, layout: str = "text") -> LoadedFile:
     return LoadedFile(path, [Page(1, text)], is_pdf=False)
 
 
+def _tagged_pages(path: Path, reader: PdfReader) -> list[str] | None:
+    """Blocks from the PDF's structure tree; None (plain text is used) when it has none or the
+    tree is malformed: a bad tree costs the structure, never the document."""
+    try:
+        return structured_pages(reader)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError) as exc:
+        log.warning("%s: structure tree unreadable (%s); using plain text", path, exc)
+        return None
+
+
 def _load_pdf(path: Path, tagged: bool = False) -> list[Page]:
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise IngestError(f"{path}: encrypted PDF, skipped")
-        structured = structured_pages(reader) if tagged else None  # blocks from the tags
+        structured = _tagged_pages(path, reader) if tagged else None
         texts = structured or [page.extract_text() or "" for page in reader.pages]
         pages = [Page(i + 1, text) for i, text in enumerate(texts)]
     except IngestError:

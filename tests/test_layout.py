@@ -96,3 +96,18 @@ def test_a_list_unit_is_its_intro_and_every_item():
         "place committee",
         "Representing place at key ICS forums",
     ]
+
+
+def test_a_malformed_structure_tree_falls_back_to_plain_text(tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, NumberObject
+
+    writer = PdfWriter(clone_from=THRIVING)
+    tree = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot"),
+                             NameObject("/K"): NumberObject(7)})  # an MCID with no page
+    writer._root_object[NameObject("/StructTreeRoot")] = writer._add_object(tree)
+    broken = tmp_path / "broken-tree.pdf"
+    writer.write(broken)
+    loaded = load_file(broken, "tagged")
+    assert "Version 1, 2 September 2021" in loaded.pages[0].text
+    assert "# Thriving places" not in loaded.pages[0].text  # plain text: no structure marks
