@@ -152,7 +152,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return await assistant_error(request, InvalidRequest("; ".join(parts)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, too deep)
+            return await assistant_error(request, BadRequest(
+                "request body is not valid JSON (UTF-8, nested at most a few hundred levels)"))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(code, str(exc.detail), exc.status_code, exc.headers)
 
@@ -321,11 +324,13 @@ def _add_routes(app: FastAPI) -> None:
         return FileResponse(path, media_type="application/pdf", filename=path.name,
                             content_disposition_type="inline")
 
+    @app.head("/healthz", include_in_schema=False)
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Health:
         """The process is up."""
         return Health(status="ok")
 
+    @app.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
     @app.get("/readyz", response_model=Ready, tags=["ops"], responses=_errors(503))
     def readyz(assistant: AssistantDep) -> Ready:
         """The index is loaded and the store answers."""

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     slack_confidential_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_confidential_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Hardening and operations (issue 13)
+    history_max_turns: int = Field(6, ge=0, description="Earlier turns used; older are dropped.")
+    history_max_chars: int = Field(1000, ge=1, description="Characters kept of each turn.")
+
     @field_validator("api_keys", "cors_origins", "slack_confidential_channels",
                      "slack_confidential_users", mode="before")
     @classmethod
