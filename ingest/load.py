@@ -38,9 +38,18 @@ def load_file(path: Path) -> LoadedFile:
     if suffix in PDF_SUFFIXES:
         return LoadedFile(path, _load_pdf(path), is_pdf=True)
     text = path.read_text(encoding="utf-8", errors="replace")
+    if looks_binary(text):
+        raise IngestError(f"{path}: not a text file (binary content), skipped")
     if not text.strip():
         raise IngestError(f"{path}: file has no text, skipped")
     return LoadedFile(path, [Page(1, text)], is_pdf=False)
+
+
+def looks_binary(text: str, limit: float = 0.05) -> bool:
+    """More than `limit` of the characters are undecodable bytes or control characters: random
+    or binary data named .md/.txt (a stray accented byte in a legacy file is well under it)."""
+    odd = sum(1 for c in text if c == "\ufffd" or (c < " " and c not in "\n\r\t\f"))
+    return odd > limit * max(len(text), 1)
 
 
 def _load_pdf(path: Path) -> list[Page]:

@@ -181,3 +181,15 @@ def test_streamed_text_never_shows_a_marker_the_final_answer_drops(planted):
     assert [c.doc_id for c in final.citations] == ["reporting-note"] * 3  # three sentences
     assert final.parts[-1].kind == "item"
     assert_consistent(final)
+
+
+def test_stream_from_a_dead_endpoint_falls_back_to_the_extractive_answer(planted):
+    from api_server import free_port
+
+    settings = planted.model_copy(update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+                                          "llm_timeout_s": 5})
+    events = list(build_assistant(settings).ask_stream(QUESTION, "public"))
+    assert [e.kind for e in events] == ["delta", "final"]
+    final = events[-1].answer
+    assert final.mode == "fallback" and "unavailable" in final.notice
+    assert events[0].text == final.answer
