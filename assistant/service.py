@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from core.errors import BadQuestion, NotFound
+from core.errors import BadQuestion, IndexNotReady, NotFound
 from core.models import Answer, Document, Hit, Turn
+from core.observability import AssistantMetrics
 from core.settings import Clearance, Settings, visible_to
 
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
@@ -61,18 +62,24 @@ def bounded_history(history: Sequence[Turn], settings: Settings) -> list[Turn]:
 class Assistant:
     """Retrieval + answering for one deployment; build it with `build_assistant(settings)`."""
 
-    def __init__(self, settings: Settings, retriever, answerer, catalogue) -> None:
+    def __init__(self, settings: Settings, retriever, answerer, catalogue,
+                 metrics: AssistantMetrics | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.catalogue = catalogue
+        self.metrics = metrics or AssistantMetrics()
 
     def ask(self, question: str, clearance: Clearance, history: Sequence[Turn] = ()) -> Answer:
         """A cited answer, or a plain refusal, using only documents the clearance may see."""
         question = validate_question(question, self.settings)
         history = bounded_history(history, self.settings)
-        hits = self.retriever.retrieve(question, clearance, history=history)
-        return self.answerer.answer(question, hits, clearance=clearance, history=history)
+        with self.metrics.timed("retrieve"):
+            hits = self.retriever.retrieve(question, clearance, history=history)
+        with self.metrics.timed("answer"):
+            answer = self.answerer.answer(question, hits, clearance=clearance, history=history)
+        self.metrics.count_answer(answer.mode, answer.refused)
+        return answer
 
     def ask_stream(
         self, question: str, clearance: Clearance, history: Sequence[Turn] = ()
@@ -80,8 +87,12 @@ class Assistant:
         """The same answer as `ask`, as text deltas followed by a final event."""
         question = validate_question(question, self.settings)
         history = bounded_history(history, self.settings)
-        hits = self.retriever.retrieve(question, clearance, history=history)
-        yield from self.answerer.stream(question, hits, clearance=clearance, history=history)
+        with self.metrics.timed("retrieve"):
+            hits = self.retriever.retrieve(question, clearance, history=history)
+        for event in self.answerer.stream(question, hits, clearance=clearance, history=history):
+            if event.kind == "final" and event.answer is not None:
+                self.metrics.count_answer(event.answer.mode, event.answer.refused)
+            yield event
 
     def search(
         self, query: str, clearance: Clearance, top_k: int = 8, mode: RetrievalMode = "hybrid"
@@ -107,6 +118,18 @@ class Assistant:
     def readiness(self) -> dict[str, int]:
         """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
         return self.retriever.readiness()
+
+    def index_state(self) -> tuple[str | None, int | None]:
+        """The loaded keyword index's version and its public chunk count (public-safe, for
+        metrics), or (None, None) when it cannot be loaded."""
+        keyword = getattr(self.retriever, "keyword", None)
+        if keyword is None:
+            return None, None
+        try:
+            keyword.load()
+        except IndexNotReady:
+            return None, None
+        return keyword.version, sum(1 for c in keyword.chunks if c.visibility == "public")
 
 
 class Catalogue:
@@ -141,6 +164,9 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     embedder = embedder or build_embedder(settings)
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
+    metrics = AssistantMetrics()
+    retriever.dense = metrics.timing("dense", retriever.dense)  # stage timings, per instance
+    retriever.sparse = metrics.timing("keyword", retriever.sparse)
     if answerer is None:
         answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
                                       known_terms=keyword.known_terms)
@@ -148,4 +174,4 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
             from assistant.llm import LLMAnswerer
 
             answerer = LLMAnswerer(settings, fallback=answerer)
-    return Assistant(settings, retriever, answerer, Catalogue(settings, keyword))
+    return Assistant(settings, retriever, answerer, Catalogue(settings, keyword), metrics)
