@@ -88,7 +88,7 @@ class Settings(BaseSettings):
 
     # Hardening and operations (issue 13)
     history_max_turns: int = Field(6, ge=0, description="Earlier turns used; older are dropped.")
-    history_max_chars: int = Field(1000, ge=1, description="Characters kept of each turn.")
+    history_max_chars: int = Field(500, ge=1, description="Characters kept of each turn.")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     audit_log_path: Path | None = None  # JSON lines, one per confidential-clearance request
