@@ -239,7 +239,8 @@ class Observed:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe(scope["method"], route, status, seconds)
-            access.info("%s %s %d %.0f ms", scope["method"], scope["path"], status, seconds * 1000)
+            path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")  # as sent:
+            access.info("%s %s %d %.0f ms", scope["method"], path, status, seconds * 1000)  # no forged lines
             request_id.reset(token)
 
 

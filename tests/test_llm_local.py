@@ -119,7 +119,7 @@ def test_eval_pass_with_the_real_model(llama, indexed_settings, tmp_path):
            "CORPUS_DIR": str(indexed_settings.corpus_dir), "LLM_BASE_URL": llama,
            "LLM_MODEL": "smollm2", "LLM_TIMEOUT_S": "120"}
     result = subprocess.run([sys.executable, "-m", "evals", "run", "--no-judge", "--quiet",
-                             "--clearance", "public", "confidential", "--out", str(out)],
+                             "--clearance", "public", "--out", str(out)],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=5400)
     assert result.returncode == 0, result.stderr[-2000:]
     runs = json.loads((out / "results.json").read_text())["runs"]
