@@ -76,7 +76,7 @@ def llama(tmp_path_factory):
 @pytest.fixture(scope="module")
 def real(llama, indexed_settings):
     return build_assistant(indexed_settings.model_copy(update={
-        "llm_base_url": llama, "llm_model": "smollm2", "llm_timeout_s": 120}))
+        "llm_base_url": llama, "llm_model": "smollm2", "llm_timeout_s": 300}))
 
 
 def assert_checked(answer) -> None:
@@ -97,7 +97,7 @@ def test_real_model_answers_are_checked_and_some_are_answered(real):
         print(f"\n{question}\n  -> {answer.answer[:300]!r} (refused={answer.refused}, "
               f"notice={answer.notice!r})")
         assert_checked(answer)
-    assert any(not a.refused for a in answers), "every answer refused: evidence thrown away"
+    assert any(a.mode == "llm" and not a.refused for a in answers), "no answer from the model"
 
 
 def test_real_model_stream_shows_only_what_the_final_answer_keeps(real):
@@ -115,11 +115,16 @@ def test_real_model_never_shows_a_public_caller_the_confidential_paper(real):
 @pytest.mark.timeout(5400)
 def test_eval_pass_with_the_real_model(llama, indexed_settings, tmp_path):
     out = tmp_path / "eval"
+    # A spread of the dev set: on 2 shared cores one answer takes 10-60 s. LLM_EVAL_EVERY=1: all.
+    lines = (REPO / "evals" / "data" / "dev.jsonl").read_text().splitlines()
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines[::int(os.environ.get("LLM_EVAL_EVERY", "7"))]) + "\n")
     env = {**os.environ, "DATA_DIR": str(indexed_settings.data_dir),
            "CORPUS_DIR": str(indexed_settings.corpus_dir), "LLM_BASE_URL": llama,
-           "LLM_MODEL": "smollm2", "LLM_TIMEOUT_S": "120"}
+           "LLM_MODEL": "smollm2", "LLM_TIMEOUT_S": "300"}
     result = subprocess.run([sys.executable, "-m", "evals", "run", "--no-judge", "--quiet",
-                             "--clearance", "public", "--out", str(out)],
+                             "--questions", str(questions), "--clearance", "public",
+                             "--out", str(out)],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=5400)
     assert result.returncode == 0, result.stderr[-2000:]
     runs = json.loads((out / "results.json").read_text())["runs"]
