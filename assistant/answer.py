@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.citations import neutralise_markers
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
 from core.models import (Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, StreamEvent,
@@ -134,7 +135,7 @@ def citation_for(sentence: Sentence, n: int) -> Citation:
     chunk = sentence.chunk
     return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title,
                     page=chunk.page_of(sentence.offset), section=chunk.section_of(sentence.offset),
-                    quote=sentence.text)
+                    quote=neutralise_markers(sentence.text))
 
 
 def compose(chosen: Sequence[Sentence], pool_items: dict[str, list[Sentence]]) -> Answer:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -15,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -30,9 +34,12 @@ from assistant.ratelimit import RateLimiter
 from assistant.service import Assistant, validate_question
 from core.errors import AssistantError
 from core.models import Answer, StreamEvent, Turn
+from core.observability import (HttpMetrics, audit, configure_audit, configure_logging,
+                                exposition, request_id)
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("assistant.access")
 STATIC = resources.files("assistant") / "static"
 
 
@@ -159,7 +166,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return await assistant_error(request, InvalidRequest("; ".join(parts)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, too deep)
+            return await assistant_error(request, BadRequest(
+                "request body is not valid JSON (UTF-8, nested at most a few hundred levels)"))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(code, str(exc.detail), exc.status_code, exc.headers)
 
@@ -204,6 +214,49 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class Observed:
+    """Outermost: a request id (the caller's X-Request-ID if sane, else a new one) for the
+    logs and the response, and each request's route, status and latency for /metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], route, status, seconds)
+            path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")  # as sent:
+            access.info("%s %s %d %.0f ms", scope["method"], path, status, seconds * 1000)  # no forged lines
+            request_id.reset(token)
+
+
+def _audit_caller(caller, action: str, documents: list[str]) -> None:
+    """Confidential-clearance requests go to the audit log (see core/observability.py)."""
+    if caller.clearance == "confidential":
+        audit("api", {"key": caller.id}, action, documents)
+
+
 # ---- the app ----------------------------------------------------------------------------------
 
 RouterFactory = Callable[[Settings, Assistant], APIRouter | None]
@@ -243,6 +296,9 @@ def create_app(settings: Settings | None = None,
         return settings
 
     app.dependency_overrides[get_settings] = current_settings
+    configure_logging(settings)
+    configure_audit(settings)
+    app.state.http_metrics = HttpMetrics()
     app.state.api_keys = load_api_keys(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     _install_error_handlers(app)
@@ -251,7 +307,8 @@ def create_app(settings: Settings | None = None,
     app.add_middleware(JsonByDefault)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-                       expose_headers=["Retry-After"], max_age=600)
+                       expose_headers=["Retry-After", "X-Request-ID"], max_age=600)
+    app.add_middleware(Observed, metrics=app.state.http_metrics)
     _add_routes(app)
     return app
 
@@ -271,9 +328,17 @@ def _sse(events: Iterator[StreamEvent]) -> Iterator[dict[str, str]]:
             {"error": {"code": "internal_error", "message": "internal error; see the server log"}})}
 
 
+def _audited(events: Iterator[StreamEvent], caller) -> Iterator[StreamEvent]:
+    for event in events:
+        if event.kind == "final" and event.answer is not None:
+            _audit_caller(caller, "ask_stream", [c.doc_id for c in event.answer.citations])
+        yield event
+
+
 def _stream(assistant: Assistant, settings: Settings, caller, body: AskRequest) -> Response:
     question = validate_question(body.question, settings)  # fail before the 200 is sent
-    events = assistant.ask_stream(question, caller.clearance, history=body.history)
+    events = _audited(assistant.ask_stream(question, caller.clearance, history=body.history),
+                      caller)
     first = next(events, None)  # retrieval happens here, so its errors get a proper status too
     prefix = [first] if first is not None else []
     return EventSourceResponse(_sse(itertools.chain(prefix, events)),
@@ -288,7 +353,9 @@ def _add_routes(app: FastAPI) -> None:
         """A cited answer (or a refusal) from the documents the caller may see."""
         if body.stream:
             return _stream(assistant, settings, caller, body)
-        return assistant.ask(body.question, caller.clearance, history=body.history)
+        answer = assistant.ask(body.question, caller.clearance, history=body.history)
+        _audit_caller(caller, "ask", [c.doc_id for c in answer.citations])
+        return answer
 
     @app.post("/v1/ask/stream", tags=["answers"], response_class=EventSourceResponse,
               responses={**_errors(*WITH_BODY), 200: {"content": SSE_DOC}})
@@ -302,6 +369,7 @@ def _add_routes(app: FastAPI) -> None:
     def search(body: SearchRequest, caller: CallerDep, assistant: AssistantDep) -> SearchResponse:
         """Ranked passages the caller may see, without composing an answer."""
         hits = assistant.search(body.query, caller.clearance, top_k=body.top_k, mode=body.mode)
+        _audit_caller(caller, "search", [h.chunk.doc_id for h in hits])
         return SearchResponse(results=[SearchResult(
             doc_id=h.chunk.doc_id, title=h.chunk.title, page=h.chunk.page_start,
             page_end=h.chunk.page_end, section=h.chunk.section, text=h.chunk.text, score=h.score) for h in hits])
@@ -323,18 +391,31 @@ def _add_routes(app: FastAPI) -> None:
     def document_pdf(doc_id: str, caller: CallerDep, assistant: AssistantDep) -> FileResponse:
         """The document's PDF (link to `#page=N`); 404 if the caller may not see it."""
         path = assistant.pdf_path(doc_id, caller.clearance)
+        _audit_caller(caller, "pdf", [doc_id])
         return FileResponse(path, media_type="application/pdf", filename=path.name,
                             content_disposition_type="inline")
 
+    @app.head("/healthz", include_in_schema=False)
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Health:
         """The process is up."""
         return Health(status="ok")
 
+    @app.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
     @app.get("/readyz", response_model=Ready, tags=["ops"], responses=_errors(503))
     def readyz(assistant: AssistantDep) -> Ready:
         """The index is loaded and the store answers."""
         return Ready(status="ready", counts=assistant.readiness())
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus text format: HTTP, answers, stages, the loaded index, Slack."""
+        registries = [request.app.state.http_metrics.registry]
+        assistant = getattr(request.app.state, "assistant", None)
+        if assistant is not None and hasattr(assistant, "metrics"):
+            assistant.metrics.set_index(*assistant.index_state())
+            registries.append(assistant.metrics.registry)
+        return Response(exposition(*registries), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
     def demo() -> Response:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from assistant.answer import citation_for, refusal, streamed
+from assistant.citations import neutralise_markers
 from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
@@ -138,7 +139,7 @@ def compose(units: Sequence[Unit]) -> Answer:
 
     def cite(group: list[Sentence]) -> int:
         first = group[0]
-        quote = "\n".join(piece.text for piece in group)
+        quote = "\n".join(neutralise_markers(piece.text) for piece in group)
         key = (first.chunk.doc_id, first.chunk.page_of(first.offset), quote)
         if key not in numbers:
             citation = citation_for(first, len(citations) + 1)
@@ -153,13 +154,14 @@ def compose(units: Sequence[Unit]) -> Answer:
             for index, piece in enumerate(group):
                 marker = [n] if index == 0 else []
                 suffix = f" [{n}]" if index == 0 else ""
+                text = neutralise_markers(piece.text)  # a planted "[4]" is never a marker
                 if piece is unit.lead and not (piece.is_item and not unit.items):
-                    lines.append(f"{piece.text}{suffix}")
-                    parts.append(AnswerPart(text=piece.text, citations=marker))
+                    lines.append(f"{text}{suffix}")
+                    parts.append(AnswerPart(text=text, citations=marker))
                     continue
                 indent = "  " * max(piece.depth - base, 0) if piece is not unit.lead else ""
-                lines.append(f"{indent}- {piece.text}{suffix}")
-                parts.append(AnswerPart(text=piece.text, citations=marker, kind="item"))
+                lines.append(f"{indent}- {text}{suffix}")
+                parts.append(AnswerPart(text=text, citations=marker, kind="item"))
     return Answer(answer="\n".join(lines), citations=citations, parts=parts, refused=False,
                   mode="extractive")
 

@@ -1,13 +1,15 @@
 """The assistant's public face: the one set of functions the API, Slack bot and evals call."""
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from assistant.protocols import (AnswererProtocol, CatalogueProtocol, RetrievalMode,
                                  RetrieverProtocol)
-from core.errors import BadQuestion, NotFound
+from core.errors import BadQuestion, IndexNotReady, NotFound
 from core.models import Answer, Document, Hit, StreamEvent, Turn
+from core.observability import AssistantMetrics
 from core.settings import Clearance, Settings, visible_to
 
 
@@ -15,9 +17,11 @@ def validate_question(question: object, settings: Settings) -> str:
     """The question, stripped, or BadQuestion saying what is wrong with it."""
     if not isinstance(question, str):
         raise BadQuestion("question must be a string")
+    if _has_surrogate(question):  # not text: the tokenizers fail on it
+        raise BadQuestion("question contains an invalid character (a lone UTF-16 surrogate)")
     cleaned = question.strip()
-    if not cleaned:
-        raise BadQuestion("question is empty")
+    if not cleaned or all(unicodedata.category(c)[0] in "CZ" for c in cleaned):
+        raise BadQuestion("question is empty")  # also when only zero-width or control characters
     if len(cleaned) > settings.max_question_chars:
         raise BadQuestion(
             f"question is {len(cleaned)} characters; the limit is {settings.max_question_chars}"
@@ -25,29 +29,60 @@ def validate_question(question: object, settings: Settings) -> str:
     return cleaned
 
 
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def bounded_history(history: Sequence[Turn], settings: Settings) -> list[Turn]:
+    """The last `history_max_turns` turns, each cut to its first `history_max_chars`:
+    retrieval reads only the last user turn and the LLM a few turns, so more only costs time
+    (7 turns of 8,000 characters made an answer ~14x slower). BadQuestion if a turn is not text."""
+    kept: list[Turn] = []
+    for turn in list(history)[-settings.history_max_turns:] if settings.history_max_turns else []:
+        if _has_surrogate(turn.content):
+            raise BadQuestion("history contains an invalid character (a lone UTF-16 surrogate)")
+        content = turn.content.strip()
+        if len(content) > settings.history_max_chars:
+            content = content[:settings.history_max_chars]
+        kept.append(Turn(role=turn.role, content=content))
+    return kept
+
+
 class Assistant:
     """Retrieval + answering for one deployment; build it with `build_assistant(settings)`."""
 
     def __init__(self, settings: Settings, retriever: RetrieverProtocol,
-                 answerer: AnswererProtocol, catalogue: CatalogueProtocol) -> None:
+                 answerer: AnswererProtocol, catalogue: CatalogueProtocol,
+                 metrics: AssistantMetrics | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.catalogue = catalogue
+        self.metrics = metrics or AssistantMetrics()
 
     def ask(self, question: str, clearance: Clearance, history: Sequence[Turn] = ()) -> Answer:
         """A cited answer, or a plain refusal, using only documents the clearance may see."""
         question = validate_question(question, self.settings)
-        hits = self.retriever.retrieve(question, clearance, history=history)
-        return self.answerer.answer(question, hits, clearance=clearance, history=history)
+        history = bounded_history(history, self.settings)
+        with self.metrics.timed("retrieve"):
+            hits = self.retriever.retrieve(question, clearance, history=history)
+        with self.metrics.timed("answer"):
+            answer = self.answerer.answer(question, hits, clearance=clearance, history=history)
+        self.metrics.count_answer(answer.mode, answer.refused)
+        return answer
 
     def ask_stream(
         self, question: str, clearance: Clearance, history: Sequence[Turn] = ()
     ) -> Iterator[StreamEvent]:
         """The same answer as `ask`, as text deltas followed by a final event."""
         question = validate_question(question, self.settings)
-        hits = self.retriever.retrieve(question, clearance, history=history)
-        yield from self.answerer.stream(question, hits, clearance=clearance, history=history)
+        history = bounded_history(history, self.settings)
+        with self.metrics.timed("retrieve"):
+            hits = self.retriever.retrieve(question, clearance, history=history)
+        for event in self.answerer.stream(question, hits, clearance=clearance, history=history):
+            if event.kind == "final" and event.answer is not None:
+                self.metrics.count_answer(event.answer.mode, event.answer.refused)
+            yield event
 
     def search(
         self, query: str, clearance: Clearance, top_k: int = 8, mode: RetrievalMode = "hybrid"
@@ -73,6 +108,18 @@ class Assistant:
     def readiness(self) -> dict[str, int]:
         """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
         return self.retriever.readiness()
+
+    def index_state(self) -> tuple[str | None, int | None]:
+        """The loaded keyword index's version and its public chunk count (public-safe, for
+        metrics), or (None, None) when it cannot be loaded."""
+        keyword = getattr(self.retriever, "keyword", None)
+        if keyword is None:
+            return None, None
+        try:
+            keyword.load()
+        except IndexNotReady:
+            return None, None
+        return keyword.version, sum(1 for c in keyword.chunks if c.visibility == "public")
 
 
 class Catalogue:
@@ -108,6 +155,9 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     embedder = embedder or build_embedder(settings)
     keyword = KeywordIndex(settings.keyword_path)
     retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
+    metrics = AssistantMetrics()
+    retriever.dense = metrics.timing("dense", retriever.dense)  # stage timings, per instance
+    retriever.sparse = metrics.timing("keyword", retriever.sparse)
     if answerer is None:
         if settings.answer_engine == "units":
             from assistant.compose import UnitAnswerer
@@ -122,4 +172,4 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
             from assistant.llm import LLMAnswerer
 
             answerer = LLMAnswerer(settings, fallback=answerer)
-    return Assistant(settings, retriever, answerer, Catalogue(settings, keyword))
+    return Assistant(settings, retriever, answerer, Catalogue(settings, keyword), metrics)

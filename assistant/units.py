@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.citations import neutralise_markers
 from core.models import Chunk
 from ingest.chunk import SENTENCE_END
 
@@ -59,8 +60,9 @@ def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
     """Split a chunk into quotable pieces, keeping list items whole and marking headings."""
     out: list[Sentence] = []
     cursor = 0
-    for raw in chunk.text.split("\n"):
-        line_at = chunk.text.find(raw, cursor)
+    text = neutralise_markers(chunk.text)  # "[4]" -> "(4)": same length, so offsets hold
+    for raw in text.split("\n"):
+        line_at = text.find(raw, cursor)
         cursor = line_at + len(raw)
         stripped = raw.lstrip()
         indent = len(raw) - len(stripped)

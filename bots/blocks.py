@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from assistant.citations import neutralise_markers
 from core.models import Answer, Citation, DocumentRef
 
 SECTION_LIMIT = 3000  # characters of text in one section block (Slack's limit)
@@ -103,8 +104,23 @@ def notice_message(text: str) -> Message:
     return Message(text=_fallback(text), blocks=[_section(escape(piece)) for piece in split_text(text)][:1])
 
 
+def parts_text(answer: Answer) -> str:
+    """The answer as text rebuilt from its structured parts: a marker only for a citation the
+    answer carries, and any bracketed number inside the quoted text neutralised, so a
+    document's own "[4]" never reads as a citation."""
+    known = {c.n for c in answer.citations}
+    lines = []
+    for part in answer.parts:
+        markers = "".join(f"[{n}]" for n in part.citations if n in known)
+        text = neutralise_markers(part.text.strip()) + (f" {markers}" if markers else "")
+        lines.append(f"• {text}" if part.kind == "item" else text)
+    return "\n".join(lines)
+
+
 def _body_text(answer: Answer) -> str:
     if not answer.refused:
+        if answer.parts:
+            return parts_text(answer)
         return answer.answer.strip() or "(no answer text)"
     said = answer.answer.strip()
     return REFUSAL_LEAD if not said or said == REFUSAL_LEAD else f"{REFUSAL_LEAD}\n{said}"

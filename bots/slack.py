@@ -17,6 +17,7 @@ from bots.listeners import register
 from bots.listeners.answering import Responder
 from bots.store import BotStore
 from core.errors import AssistantError
+from core.observability import configure_audit, configure_logging
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,16 @@ def pdf_base_url(settings: Settings) -> str | None:
     return None
 
 
+KINDS = {"app_mention", "message", "block_actions", "url_verification", "app_home_opened"}
+
+
+def event_kind(body: dict) -> str:
+    """A bounded label for a Slack request: the event type, or the interaction type."""
+    event = body.get("event")
+    kind = event.get("type") if isinstance(event, dict) else body.get("type")
+    return kind if kind in KINDS else "other"
+
+
 def build_slack_app(settings: Settings, assistant, *, store: BotStore | None = None) -> App:
     """A Bolt App answering with `assistant`; checks the bot token with auth.test."""
     if not settings.slack_bot_token:
@@ -63,11 +74,17 @@ def build_slack_app(settings: Settings, assistant, *, store: BotStore | None = N
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,  # ack at once, answer in Bolt's thread pool
     )
+    metrics = getattr(assistant, "metrics", None)
     responder = Responder(assistant=assistant, store=store or BotStore(settings.bot_db_path),
                           clearance=ConversationClearance(settings),
-                          pdf_base_url=pdf_base_url(settings),
+                          pdf_base_url=pdf_base_url(settings), metrics=metrics,
                           auto_channels=frozenset(settings.slack_auto_answer_channels))
     register(app, responder)
+    if metrics is not None:
+        @app.use
+        def count_event(body: dict, next) -> None:  # noqa: A002 (Bolt's name for it)
+            metrics.slack_events.labels(event_kind(body)).inc()
+            next()
 
     @app.error
     def on_error(error: Exception, body: dict) -> None:
@@ -82,8 +99,9 @@ def main() -> int:
 
     from assistant.service import build_assistant
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    configure_logging(settings)
+    configure_audit(settings)
     missing = [name.upper() for name in ("slack_bot_token", "slack_app_token")
                if not getattr(settings, name)]
     if missing:

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     slack_confidential_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_confidential_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Hardening and operations (issue 13)
+    history_max_turns: int = Field(6, ge=0, description="Earlier turns used; older are dropped.")
+    history_max_chars: int = Field(500, ge=1, description="Characters kept of each turn.")
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    audit_log_path: Path | None = None  # JSON lines, one per confidential-clearance request
+
     @field_validator("api_keys", "cors_origins", "slack_confidential_channels",
                      "slack_confidential_users", mode="before")
     @classmethod

@@ -40,6 +40,8 @@ def load_file(path: Path, layout: str = "text") -> LoadedFile:
     if suffix in PDF_SUFFIXES:
         return LoadedFile(path, _load_pdf(path, tagged=layout == "tagged"), is_pdf=True)
     text = path.read_text(encoding="utf-8", errors="replace")
+    if looks_binary(text):
+        raise IngestError(f"{path}: not a text file (binary content), skipped")
     if not text.strip():
         raise IngestError(f"{path}: file has no text, skipped")
     return LoadedFile(path, [Page(1, text)], is_pdf=False)
@@ -54,6 +56,13 @@ def _tagged_pages(path: Path, reader: PdfReader) -> list[str] | None:
             RecursionError) as exc:
         log.warning("%s: structure tree unreadable (%s); using plain text", path, exc)
         return None
+
+
+def looks_binary(text: str, limit: float = 0.05) -> bool:
+    """More than `limit` of the characters are undecodable bytes or control characters: random
+    or binary data named .md/.txt (a stray accented byte in a legacy file is well under it)."""
+    odd = sum(1 for c in text if c == "\ufffd" or (c < " " and c not in "\n\r\t\f"))
+    return odd > limit * max(len(text), 1)
 
 
 def _load_pdf(path: Path, tagged: bool = False) -> list[Page]:

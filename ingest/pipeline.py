@@ -122,7 +122,10 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
                                              settings.default_visibility)
     for path in unsupported:
         report.failed.append(f"{path}: unsupported file type {path.suffix!r}, skipped")
+    unreadable = {path.stem for path in unsupported}
     for doc_id in missing:
+        if doc_id in unreadable:  # its file is there, of a type we cannot read: said once above
+            continue
         kept = " (old chunks kept)" if doc_id in state else ""
         report.failed.append(f"{doc_id}: listed in the manifest but no file in "
                              f"{settings.corpus_dir}{kept}")

@@ -226,11 +226,16 @@ class KeywordIndex:
         if version == self.version:
             return
         folder = self.path / version
-        records = json.loads((folder / "chunks.json").read_text())
-        self.chunks = [Chunk.from_record(r["id"], r["text"], r["meta"]) for r in records]
+        try:  # a damaged index is "not ready" (503 and a log line), not a crash on every route
+            records = json.loads((folder / "chunks.json").read_text())
+            chunks = [Chunk.from_record(r["id"], r["text"], r["meta"]) for r in records]
+            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if records else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("keyword index %s is damaged (%s: %s)", folder, type(exc).__name__, exc)
+            raise IndexNotReady("keyword index damaged: run `python -m ingest --rebuild`") from exc
+        self.chunks, self.bm25 = chunks, bm25
         self.visibility = np.array([c.visibility for c in self.chunks], dtype=object)
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
-        self.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if records else None
         self.version = version
 
     def chunk(self, chunk_id: str) -> Chunk | None:

@@ -149,7 +149,7 @@ def test_llm_answer_keeps_valid_citations_and_drops_invented_ones(indexed_settin
     assert [c.n for c in answer.citations] == [1, 2]
     assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
     prompt = stub.requests[0]["messages"][-1]["content"]
-    assert "[1]" in prompt and "Question: " in prompt
+    assert '<source id="1"' in prompt and "Question: " in prompt
 
 
 def test_llm_answer_with_no_valid_citation_becomes_a_refusal(indexed_settings):
@@ -175,13 +175,14 @@ def test_llm_endpoint_down_falls_back_to_extractive_and_says_so(indexed_settings
 
 
 def test_llm_stream_sends_tokens_then_a_repaired_final_answer(indexed_settings):
-    with ChatStub("Four aims are set out [1] and [5] [3].") as stub:
+    reply = "Integrated care systems have four aims [1] [5]. They improve outcomes in health [1]."
+    with ChatStub(reply) as stub:
         events = list(_llm_assistant(indexed_settings, stub.url).ask_stream(KNOWN[0][0], "public"))
     deltas = [e.text for e in events if e.kind == "delta"]
     final = events[-1]
-    assert len(deltas) > 3 and final.kind == "final"
-    assert final.answer.mode == "llm"
-    assert [c.n for c in final.answer.citations] == [1, 2, 3]
+    assert len(deltas) == 2 and final.kind == "final"  # one per checked sentence
+    assert final.answer.mode == "llm" and "".join(deltas) == final.answer.answer
+    assert [c.n for c in final.answer.citations] == list(range(1, len(final.answer.citations) + 1))
 
 
 def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):

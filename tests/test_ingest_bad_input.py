@@ -87,3 +87,41 @@ def test_cli_exits_non_zero_and_prints_each_failure(hash_settings, tmp_path):
     failed = [line for line in result.stderr.splitlines() if line.startswith("FAILED ")]
     assert failed == [f"FAILED {docx_line}", f"FAILED {blank_line.replace(' (old chunks kept)', '')}"]
     assert result.stdout.startswith("added 4 / updated 0 / unchanged 0 / removed 0 / failed 2;")
+
+
+def test_binary_bytes_named_md_or_txt_are_refused_and_nothing_is_stored(hash_settings):
+    import random
+
+    from tests.ingest_helpers import add_row
+
+    corpus = hash_settings.corpus_dir
+    noise = random.Random(13).randbytes(20_000)
+    for name in ("noise.md", "noise2.txt"):
+        (corpus / name).write_bytes(noise)
+        add_row(corpus / "documents.csv", name.rsplit(".", 1)[0], "Noise", visibility="public")
+    report = run_ingest(hash_settings, progress=False)
+    assert sorted(report.failed) == [f"{corpus}/noise.md: not a text file (binary content), skipped",
+                                     f"{corpus}/noise2.txt: not a text file (binary content), skipped"]
+    assert live_chunks(hash_settings, "noise") == [] and live_chunks(hash_settings, "noise2") == []
+    assert sorted(report.added) == sorted(ALL_DOCS)
+
+
+def test_a_file_of_unknown_type_with_a_manifest_row_is_reported_once(hash_settings):
+    from tests.ingest_helpers import add_row
+
+    corpus = hash_settings.corpus_dir
+    (corpus / "minutes.docx").write_bytes(b"PK\x03\x04 not really a docx")
+    add_row(corpus / "documents.csv", "minutes", "Board minutes", visibility="public")
+    report = run_ingest(hash_settings, progress=False)
+    assert report.failed == [f"{corpus}/minutes.docx: unsupported file type '.docx', skipped"]
+
+
+@pytest.mark.parametrize("data,binary", [
+    ("Café culture and the Health and Wellbeing Board’s plan.\n".encode("cp1252") * 50, False),
+    ("Plain guidance text.\n\tIndented.\f".encode() * 50, False),
+    (b"\x00\x01\x02PK\x03\x04" * 100, True),
+])
+def test_legacy_encodings_are_text_and_binary_is_not(data, binary):
+    from ingest.load import looks_binary
+
+    assert looks_binary(data.decode("utf-8", errors="replace")) is binary

@@ -104,3 +104,17 @@ def test_pdf_link_quotes_the_document_id():
 
 def test_apology_is_short_and_plain():
     assert apology_message().text == APOLOGY
+
+
+def test_answer_is_rendered_from_its_parts_and_planted_numbers_are_not_markers():
+    from core.models import AnswerPart
+
+    answer = CITED.model_copy(update={
+        "answer": "Budgets are set by the board [2] [4]. [1]\n- minutes [1]",  # not re-read
+        "parts": [AnswerPart(text="Budgets are set by the board [2] [4].", citations=[1]),
+                  AnswerPart(text="minutes within <ten> days", citations=[2, 7], kind="item")]})
+    message = answer_message(answer, feedback_id="abc", pdf_base_url=None)
+    assert message.blocks[0] == {"type": "section", "text": {"type": "mrkdwn", "text":
+        "Budgets are set by the board (2) (4). [1]\n• minutes within &lt;ten&gt; days [2]"}}
+    assert message.text == escape("Budgets are set by the board (2) (4). [1]\n"
+                                  "• minutes within <ten> days [2]")

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 
+import httpx
 import pytest
 
 from bots.blocks import APOLOGY, HELPFUL, NOT_HELPFUL, REFUSAL_LEAD
@@ -297,3 +298,56 @@ def test_rate_limited_post_is_retried_and_answers_once(bot, stub):
     assert len(attempts) == 2  # the 429, then the answer
     assert APOLOGY not in all_text(attempts[-1])
     assert set(buttons(attempts[-1])) == {HELPFUL, NOT_HELPFUL}
+
+
+def _json_error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()["error"]["code"]
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"{{{{", "application/json"),
+    (b"payload=%7B%7B", "application/x-www-form-urlencoded"),
+    (b"\xff\xfe\x00", "application/json"),
+])
+def test_unsigned_junk_is_401_before_any_parsing(bot, body, content_type):
+    logged = len(bot.log())
+    response = httpx.post(f"{bot.base_url}/slack/events", content=body, timeout=10,
+                          headers={"Content-Type": content_type})
+    assert _json_error(response, 401) == "unauthorized"
+    time.sleep(0.2)
+    assert "Error" not in bot.log()[logged:]  # nothing parsed, nothing to log but the access line
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "99999999999999999999",
+                                       "١٢٣".encode()])
+def test_malformed_timestamps_are_401(bot, timestamp):
+    response = httpx.post(f"{bot.base_url}/slack/events", content=b"{}", timeout=10, headers={
+        "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": "v0=" + "0" * 64})
+    assert _json_error(response, 401) == "unauthorized"
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"[]", "application/json"),
+    (b'"text"', "application/json"),
+    (b"null", "application/json"),
+    (b"payload=%5B%5D", "application/x-www-form-urlencoded"),   # payload=[]
+    (b"payload=%7B%7B", "application/x-www-form-urlencoded"),   # payload={{
+    (b"[" * 5000, "application/json"),
+    (b"\xff\xfe\x00", "application/json"),
+])
+def test_signed_bodies_that_are_not_a_json_object_are_400(bot, stub, body, content_type):
+    calls = len(stub.calls)
+    assert _json_error(bot.post(body, content_type=content_type), 400) == "bad_json"
+    time.sleep(0.2)
+    assert len(stub.calls) == calls  # nothing dispatched, nothing posted
+
+
+def test_signed_object_of_the_wrong_shape_is_a_4xx_not_a_crash(bot):
+    for body in ({"type": "event_callback", "event": [], "authorizations": "x"},
+                 {"type": "block_actions", "actions": "nope", "user": 5},
+                 {"type": "url_verification"}):
+        response = bot.post(json.dumps(body).encode())
+        assert response.status_code < 500, response.text

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -17,6 +19,7 @@ from bots.listeners.thread import (
 from bots.store import BotStore
 from core.errors import BadQuestion
 from core.models import Turn
+from core.observability import audit
 
 log = logging.getLogger(__name__)
 WORKING_REACTION = "hourglass_flowing_sand"
@@ -32,6 +35,7 @@ class Responder:
     clearance: ConversationClearance
     pdf_base_url: str | None
     auto_channels: frozenset[str] = frozenset()  # answered without a mention
+    metrics: object | None = None  # core.observability.AssistantMetrics, when the assistant has one
 
     def handle_event(self, body: dict, client: WebClient, bot_user_id: str | None,
                      bot_id: str | None, *, unprompted: bool = False) -> None:
@@ -77,17 +81,34 @@ class Responder:
                     "\"What is a place-based partnership?\"" if not question.text
                     else f"Sorry, I can't use that question: {exc}.")
             notice = notice_message(text)
-            client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
-                                    text=notice.text, blocks=notice.blocks)
+            with self._counted("notice"):
+                client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
+                                        text=notice.text, blocks=notice.blocks)
             return
         answer_id = uuid.uuid4().hex
         self.store.save_answer(answer_id, channel=question.channel, thread_ts=question.thread_ts,
                                user=question.user, question=question.text, answer=answer,
                                clearance=clearance)
+        if clearance == "confidential":
+            audit("slack", {"user": question.user or "-", "channel": question.channel}, "ask",
+                  [c.doc_id for c in answer.citations])
         message = answer_message(answer, feedback_id=answer_id, pdf_base_url=self.pdf_base_url)
-        client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
-                                text=message.text, blocks=message.blocks,
-                                unfurl_links=False, unfurl_media=False)
+        with self._counted("refusal" if answer.refused else "answer"):
+            client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
+                                    text=message.text, blocks=message.blocks,
+                                    unfurl_links=False, unfurl_media=False)
+
+    @contextmanager
+    def _counted(self, kind: str) -> Iterator[None]:
+        """Count a post (assistant_slack_posts) by what it was and whether Slack took it."""
+        try:
+            yield
+        except Exception:
+            if self.metrics is not None:
+                self.metrics.slack_posts.labels(f"{kind}_failed").inc()
+            raise
+        if self.metrics is not None:
+            self.metrics.slack_posts.labels(kind).inc()
 
     def _wanted(self, question: Question, client: WebClient, bot_user_id: str | None,
                 bot_id: str | None) -> bool:
@@ -144,10 +165,11 @@ class Responder:
         except Exception as exc:  # the reaction is a courtesy; the answer matters
             log.warning("slack event %s: %s failed: %s", event_id, method, exc)
 
-    @staticmethod
-    def _post(client: WebClient, question: Question, message: Message, event_id: str | None) -> None:
+    def _post(self, client: WebClient, question: Question, message: Message,
+              event_id: str | None) -> None:
         try:
-            client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
-                                    text=message.text, blocks=message.blocks)
+            with self._counted("apology"):
+                client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts,
+                                        text=message.text, blocks=message.blocks)
         except Exception:
             log.exception("slack event %s: could not post the apology either", event_id)
