@@ -12,7 +12,8 @@ from core.errors import IndexNotReady
 from core.models import Hit, Turn
 from core.settings import Clearance, Settings, visible_to
 from ingest.embed import Embedder
-from ingest.store import ChunkStore, KeywordIndex, tokenize
+from assistant.index import LiveIndex
+from ingest.store import ChunkStore, tokenize
 
 FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|that|these|those|he|she|who|which)\b|^(and|but|what about|how about|also)\b", re.I)
 CANDIDATES = 30
@@ -45,7 +46,7 @@ def query_terms(text: str) -> set[str]:
 def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
                         weight: float = 1.0) -> list[Hit]:
     """Boost chunks whose title, section and text cover more of the question's terms
-    (`coverage`, one share per hit, from `KeywordIndex.term_coverage`).
+    (`coverage`, one share per hit, from `LiveIndex.term_coverage`).
 
     RRF only sees ranks; this brings back how much of the question a passage addresses.
     """
@@ -74,7 +75,7 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
 class Retriever:
     """Hybrid retrieval over one store; built once per process and shared."""
 
-    def __init__(self, settings: Settings, store: ChunkStore, keyword: KeywordIndex,
+    def __init__(self, settings: Settings, store: ChunkStore, keyword: LiveIndex,
                  embedder: Embedder, rescore: bool = True) -> None:
         self.settings = settings
         self.store = store
@@ -84,14 +85,11 @@ class Retriever:
 
     def dense(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
         """Nearest chunks by embedding. Chroma returns ids only (fetching the records cost more
-        than the search); their text comes from the keyword index's copy of the same chunks,
-        or from Chroma for any the loaded index does not hold yet."""
+        than the search); their text comes from the replica's index of the same generation,
+        or from Chroma for chunks it does not hold, only if their document's record serves them."""
         vector = self.embedder.embed([query])[0]
         nearest = self.store.nearest(vector, allowed, n)
-        found = {cid: self.keyword.chunk(cid) for cid, _ in nearest}
-        missing = [cid for cid, chunk in found.items() if chunk is None]
-        if missing:
-            found.update(self.store.chunks(missing, allowed))
+        found = self.keyword.chunks([cid for cid, _ in nearest], allowed)
         return [Hit(found[cid], score, ("dense",), similarity=score)
                 for cid, score in nearest if found.get(cid) is not None]
 
@@ -102,6 +100,7 @@ class Retriever:
                  top_k: int | None = None, mode: str = "hybrid") -> list[Hit]:
         """The best `top_k` chunks the clearance may see, best first."""
         top_k = top_k or self.settings.top_k
+        self.keyword.sync()  # one read of the store's generation; follows any publish at once
         allowed = visible_to(clearance)
         query = retrieval_query(question, history)
         if mode == "dense":
@@ -115,15 +114,22 @@ class Retriever:
             fused = rescore_by_coverage(fused, coverage)
         return dedupe_overlaps(fused)[:top_k]
 
-    def readiness(self) -> dict[str, int]:
-        """Chunk counts in both indexes; IndexNotReady if either is missing or empty."""
+    def readiness(self) -> dict[str, object]:
+        """Where this replica stands against the store; IndexNotReady (with the command that
+        fixes it) if the store is unreachable, empty or its records and chunks disagree."""
         try:
+            self.keyword.sync()
+            status = self.keyword.status()
             chunks = self.store.count()
+        except IndexNotReady:
+            raise
         except Exception as exc:  # a store that cannot be reached is "not ready", not a crash
-            raise IndexNotReady(f"vector store unreachable: {type(exc).__name__}") from exc
-        self.keyword.load()
-        if chunks == 0:
-            raise IndexNotReady("the index is empty: run `python -m ingest` first")
-        return {"chunks": chunks, "keyword_chunks": len(self.keyword.chunks)}
-
-
+            raise IndexNotReady(f"vector store unreachable ({type(exc).__name__}): check "
+                                "CHROMA_HOST/CHROMA_PORT, or run `python -m ingest`") from exc
+        expected = sum(r.chunks for r in self.keyword.records.values() if r.served)
+        if chunks == 0 or not self.keyword.records:
+            raise IndexNotReady("the index is empty: run `python -m ingest`")
+        if not any(r.complete for r in self.keyword.records.values()):
+            raise IndexNotReady("no document is completely published: run `python -m ingest`")
+        return {**status, "documents": len(self.keyword.records),
+                "chunks": chunks, "chunks_expected": expected}

@@ -80,27 +80,20 @@ class Assistant:
                     return path
         raise NotFound(f"no document {doc_id!r}")
 
-    def readiness(self) -> dict[str, int]:
-        """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
+    def readiness(self) -> dict[str, object]:
+        """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
         return self.retriever.readiness()
 
 
 class Catalogue:
-    """The documents in the index (as the keyword index last published them) and their files."""
+    """The documents the store's records serve now (read on every call) and their files."""
 
     def __init__(self, settings: Settings, keyword) -> None:
         self.settings = settings
         self.keyword = keyword
 
     def documents(self) -> list[Document]:
-        self.keyword.load()
-        seen: dict[str, Document] = {}
-        for chunk in self.keyword.chunks:
-            seen.setdefault(chunk.doc_id, Document(
-                doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
-                date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility,
-            ))
-        return sorted(seen.values(), key=lambda d: d.doc_id)
+        return self.keyword.documents()
 
     def pdf_path(self, doc_id: str) -> Path | None:
         path = self.settings.corpus_dir / f"{doc_id}.pdf"
@@ -112,11 +105,13 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     from assistant.answer import ExtractiveAnswerer
     from assistant.retrieve import Retriever
     from ingest.embed import build_embedder
-    from ingest.store import ChunkStore, KeywordIndex
+    from assistant.index import LiveIndex
+    from ingest.store import ChunkStore
 
     embedder = embedder or build_embedder(settings)
-    keyword = KeywordIndex(settings.keyword_path)
-    retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
+    store = ChunkStore(settings)
+    keyword = LiveIndex(store)
+    retriever = Retriever(settings, store, keyword, embedder)
     if answerer is None:
         answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
                                       known_terms=keyword.known_terms)
