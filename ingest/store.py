@@ -45,6 +45,7 @@ POINTER, LOCK = "pointer", "lock"
 RECORD = ["documents", "metadatas"]
 UNIT = [1.0]  # bookkeeping records carry no meaning in their vector
 T = TypeVar("T")
+_EMBEDDED_OPEN = threading.Lock()  # Chroma's per-path system cache is not safe to fill from two threads
 
 
 def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
@@ -56,15 +57,18 @@ def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                    settings=chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    with _EMBEDDED_OPEN:
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
-def fresh_embedded_view(settings: Settings) -> None:
-    """Forget this process's cached embedded Chroma, so the next client reads what another
-    process wrote (an open embedded client keeps serving the vectors it loaded)."""
+def fresh_embedded_client(settings: Settings) -> chromadb.api.ClientAPI:
+    """A new embedded client that reads what another process wrote (an open embedded client
+    keeps serving the vectors it loaded), made by forgetting Chroma's per-path cache."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+    with _EMBEDDED_OPEN:
+        SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+    return chroma_client(settings)
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,7 @@ class ChunkStore:
     def reopen(self) -> None:
         """A fresh client: embedded Chroma only shows another process's vectors to a new one."""
         if self.embedded:
-            fresh_embedded_view(self.settings)
-            self.client = chroma_client(self.settings)
+            self.client = fresh_embedded_client(self.settings)
         self._open.clear()
 
     def _layout(self) -> str:
