@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.deps import (
-    AssistantDep, BadRequest, BodyTooLarge, CallerDep, InvalidRequest, SettingsDep,
+    AssistantDep, BadRequest, BodyTooLarge, CallerDep, InvalidRequest, PeekClearanceDep, SettingsDep,
     get_settings, load_api_keys,
 )
 from assistant.ratelimit import RateLimiter
@@ -101,7 +101,11 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: str = Field(examples=["ready"])
-    counts: dict[str, int] = Field(description="What the loaded index holds, e.g. chunks.")
+    generation: dict[str, Any] = Field(description="`store`: the store's generation "
+                                       "(layout/number); `built`: the one this replica's keyword "
+                                       "index was built from; `behind`: whether they differ.")
+    counts: dict[str, int] | None = Field(None, description="Documents and chunks served; only "
+                                          "for a caller with confidential clearance.")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -326,10 +330,13 @@ def _add_routes(app: FastAPI) -> None:
         """The process is up."""
         return Health(status="ok")
 
-    @app.get("/readyz", response_model=Ready, tags=["ops"], responses=_errors(503))
-    def readyz(assistant: AssistantDep) -> Ready:
-        """The index is loaded and the store answers."""
-        return Ready(status="ready", counts=assistant.readiness())
+    @app.get("/readyz", response_model=Ready, response_model_exclude_none=True, tags=["ops"], responses=_errors(503))
+    def readyz(assistant: AssistantDep, clearance: PeekClearanceDep) -> Ready:
+        """The store answers and holds documents; which generation this replica serves.
+        503 names the command that fixes it. Counts only for confidential clearance."""
+        state = assistant.readiness()
+        return Ready(status="ready", generation=state["generation"],
+                     counts=state["counts"] if clearance == "confidential" else None)
 
     @app.get("/", include_in_schema=False)
     def demo() -> Response:

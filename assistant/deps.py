@@ -148,3 +148,18 @@ def _match_key(token: str, keys: dict[str, Clearance]) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def peek_clearance(request: Request) -> Clearance:
+    """The clearance a valid key grants, else `public`; never refuses (load balancers call
+    /readyz without a key) and charges no rate limit."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "public"
+    try:
+        return _match_key(token.strip(), request.app.state.api_keys).clearance
+    except Unauthorized:
+        return "public"
+
+
+PeekClearanceDep = Annotated[Clearance, Depends(peek_clearance)]

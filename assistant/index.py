@@ -107,7 +107,12 @@ class LiveIndex:
     def sync(self) -> None:
         """Cheap when nothing changed (one read of the pointer); otherwise re-read the records,
         stop serving changed documents from the old indexes, and rebuild them."""
-        current = self.store.generation()
+        try:
+            current = self.store.generation()
+        except Exception as exc:  # unreachable or unreadable: a 503 that says what to do
+            raise IndexNotReady(f"vector store unreachable ({type(exc).__name__}): check that "
+                                "Chroma runs (CHROMA_HOST/CHROMA_PORT), then `python -m ingest`"
+                                ) from exc
         if current is None:
             raise IndexNotReady("the index is empty: run `python -m ingest`")
         if current == self.seen and self.built is not None:
@@ -219,10 +224,9 @@ class LiveIndex:
 
     def status(self) -> dict[str, object]:
         """Where this replica is against the store, for /readyz."""
-        store = self.store.generation()
         built = self.built.generation if self.built else None
-        return {"store": str(store) if store else None, "built": str(built) if built else None,
-                "behind": store != built, "changed_documents": len(self.stale)}
+        return {"store": str(self.seen) if self.seen else None,
+                "built": str(built) if built else None, "behind": self.seen != built}
 
 
 def _version(record: DocRecord | None) -> tuple | None:

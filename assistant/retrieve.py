@@ -114,22 +114,25 @@ class Retriever:
             fused = rescore_by_coverage(fused, coverage)
         return dedupe_overlaps(fused)[:top_k]
 
-    def readiness(self) -> dict[str, object]:
-        """Where this replica stands against the store; IndexNotReady (with the command that
-        fixes it) if the store is unreachable, empty or its records and chunks disagree."""
+    def readiness(self) -> dict[str, dict]:
+        """This replica's generation against the store's, and counts; IndexNotReady, naming
+        the command that fixes it, if the store is unreachable, empty or inconsistent."""
+        from ingest.store import WriterLock
+
+        self.keyword.sync()
         try:
-            self.keyword.sync()
-            status = self.keyword.status()
             chunks = self.store.count()
-        except IndexNotReady:
-            raise
+            writing = WriterLock(self.store).holder() is not None
         except Exception as exc:  # a store that cannot be reached is "not ready", not a crash
-            raise IndexNotReady(f"vector store unreachable ({type(exc).__name__}): check "
-                                "CHROMA_HOST/CHROMA_PORT, or run `python -m ingest`") from exc
-        expected = sum(r.chunks for r in self.keyword.records.values() if r.served)
-        if chunks == 0 or not self.keyword.records:
+            raise IndexNotReady(f"vector store unreachable ({type(exc).__name__}): check that "
+                                "Chroma runs (CHROMA_HOST/CHROMA_PORT)") from exc
+        records = [r for r in self.keyword.records.values() if r.served]
+        expected = sum(r.chunks for r in records if r.complete)
+        if not records or chunks == 0:
             raise IndexNotReady("the index is empty: run `python -m ingest`")
-        if not any(r.complete for r in self.keyword.records.values()):
-            raise IndexNotReady("no document is completely published: run `python -m ingest`")
-        return {**status, "documents": len(self.keyword.records),
-                "chunks": chunks, "chunks_expected": expected}
+        if chunks < expected and not writing:
+            raise IndexNotReady("the store lost chunks its document records list: run "
+                                "`python -m ingest` to repair it")
+        return {"generation": self.keyword.status(),
+                "counts": {"documents": len(records), "chunks": chunks,
+                           "documents_changed_since_build": len(self.keyword.stale)}}

@@ -80,7 +80,7 @@ class Assistant:
                     return path
         raise NotFound(f"no document {doc_id!r}")
 
-    def readiness(self) -> dict[str, object]:
+    def readiness(self) -> dict[str, dict]:
         """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
         return self.retriever.readiness()
 

@@ -124,7 +124,7 @@ def _chunks(got: dict) -> list[Chunk]:
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
 
-def _document_of(chunk: Chunk) -> Document:
+def chunk_document(chunk: Chunk) -> Document:
     return Document(doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
                     date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility)
 
@@ -135,11 +135,21 @@ class ChunkStore:
 
     def __init__(self, settings: Settings, client: chromadb.api.ClientAPI | None = None) -> None:
         self.settings = settings
-        self.client = client or chroma_client(settings)
+        self._client = client  # made on first use, so a replica starts (and says "not ready")
         self.embedded = not settings.chroma_host
         self.prefix = settings.collection
         self.layout: str | None = None  # read from the pointer on first use
         self._open: dict[str, Collection] = {}
+
+    @property
+    def client(self) -> chromadb.api.ClientAPI:
+        if self._client is None:
+            self._client = chroma_client(self.settings)
+        return self._client
+
+    @client.setter
+    def client(self, client: chromadb.api.ClientAPI) -> None:
+        self._client = client
 
     # ---- the pointer: live layout and generation ------------------------------------------
 
@@ -255,8 +265,15 @@ class ChunkStore:
         return DocRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def _write_record(self, record: DocRecord) -> None:
-        self.collection(DOCS).upsert(ids=[record.document.doc_id], embeddings=[UNIT],
-                                     metadatas=[record.metadata()])
+        self.write_records([record])
+
+    def write_records(self, records: Sequence[DocRecord]) -> None:
+        """Upsert document records (bulk loads such as bench/query.py's synthetic store)."""
+        for start in range(0, len(records), ADD_BATCH):
+            batch = records[start:start + ADD_BATCH]
+            self.collection(DOCS).upsert(ids=[r.document.doc_id for r in batch],
+                                         embeddings=[UNIT] * len(batch),
+                                         metadatas=[r.metadata() for r in batch])
 
     def verified(self, records: dict[str, DocRecord]) -> dict[str, str]:
         """doc_id -> content hash of each document served whole. Cheap when the collections
@@ -306,7 +323,7 @@ class ChunkStore:
         """Serve the staged version. A visibility change first moves the record (readers stop
         serving the old version everywhere at that moment); then the chunks are copied, the
         record switched to the new version in one write, and the old chunks deleted."""
-        document = document or _document_of(chunks[0])
+        document = document or chunk_document(chunks[0])
         visibility = document.visibility
         if any(c.visibility != visibility for c in chunks):
             raise IngestError(f"{doc_id}: chunks disagree with the document's visibility")

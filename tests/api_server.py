@@ -161,8 +161,9 @@ class FakeRetriever:
         return [Hit(_chunk(d, f"{d.title} says places matter.", 3), 1.0 / (i + 1))
                 for i, d in enumerate(docs)][:top_k]
 
-    def readiness(self) -> dict[str, int]:
-        return {"chunks": 2}
+    def readiness(self) -> dict[str, dict]:
+        return {"generation": {"store": "a/1", "built": "a/1", "behind": False},
+                "counts": {"chunks": 2}}
 
 
 class FakeAnswerer:

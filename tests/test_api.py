@@ -43,12 +43,18 @@ def test_healthz_says_the_process_is_up(api_server):
         assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_reports_the_loaded_index(api_server):
-    with api_server.client() as client:
-        response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ready"
-    assert response.json()["counts"]["chunks"] > 0
+def test_readyz_reports_the_generation_and_counts_only_to_confidential_callers(api_server):
+    for key in (None, PUBLIC_KEY, "not-a-key"):
+        with api_server.client(key) as client:
+            response = client.get("/readyz")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ready" and "counts" not in body and "chunks" not in response.text
+        assert body["generation"]["store"] == body["generation"]["built"]
+        assert body["generation"]["behind"] is False
+    with api_server.client(CONFIDENTIAL_KEY) as client:
+        counts = client.get("/readyz").json()["counts"]
+    assert counts["chunks"] > 0 and counts["documents"] == 5
 
 
 # ---- ask and stream ----------------------------------------------------------------------------
