@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-test browser ingest serve ask eval bench clean
+.PHONY: run test install install-test browser postgres ingest serve ask eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+## PostgreSQL (Debian package) for the shared-state tests; each test starts its own throwaway cluster.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 ## make run: set up, ingest corpus/, then serve the API and widget on http://$(HOST):$(PORT)
 run: install ingest serve
 
@@ -37,7 +42,7 @@ serve: install
 	$(BIN)/uvicorn assistant.api:create_app --factory --host $(HOST) --port $(PORT)
 
 ## make test: set up with test extras and run the whole suite (includes the eval gate)
-test: install-test browser
+test: install-test browser postgres
 	$(BIN)/python -m pytest
 
 ask: install

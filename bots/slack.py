@@ -13,6 +13,7 @@ from bots.clearance import ConversationClearance
 from bots.listeners import register
 from bots.listeners.answering import Responder
 from bots.store import BotStore
+from core.state import state_url
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def build_slack_app(settings: Settings, assistant, *, store: BotStore | None = N
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,  # ack at once, answer in Bolt's thread pool
     )
-    responder = Responder(assistant=assistant, store=store or BotStore(settings.bot_db_path),
+    responder = Responder(assistant=assistant, store=store or BotStore(state_url(settings)),
                           clearance=ConversationClearance(settings),
                           pdf_base_url=pdf_base_url(settings))
     register(app, responder)
