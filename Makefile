@@ -39,7 +39,7 @@ ingest: install
 	$(BIN)/python -m ingest
 
 serve: install
-	$(BIN)/uvicorn assistant.api:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn assistant.api:create_app --factory --host $(HOST) --port $(PORT) --no-proxy-headers
 
 ## make test: set up with test extras and run the whole suite (includes the eval gate)
 test: install-test browser postgres

@@ -213,6 +213,7 @@ def create_app(settings: Settings | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.assistant = None
+        await run_in_threadpool(_share_rate_limits, app, settings)
         try:
             app.state.assistant = await run_in_threadpool(build, settings)
         except AssistantError as exc:
@@ -233,6 +234,11 @@ def create_app(settings: Settings | None = None,
     app.dependency_overrides[get_settings] = current_settings
     app.state.api_keys = load_api_keys(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.auth_limiter = RateLimiter(settings.auth_failures_per_minute)
+    if settings.forwarded_allow_ips:  # the client address from X-Forwarded-For of these proxies only
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
@@ -240,6 +246,21 @@ def create_app(settings: Settings | None = None,
                        expose_headers=["Retry-After"], max_age=600)
     _add_routes(app)
     return app
+
+
+def _share_rate_limits(app: FastAPI, settings: Settings) -> None:
+    """Charge the buckets in the shared state database (STATE_URL), so N replicas hold one
+    limit; if it cannot be opened, each process keeps its own and says so."""
+    from core.state import StateDB, state_url
+
+    try:
+        state = StateDB(state_url(settings))
+    except Exception as exc:  # noqa: BLE001 - serving beats refusing; the log says why
+        log.error("state database unavailable (%s); rate limits are per process", exc)
+        return
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, state=state, prefix="key:")
+    app.state.auth_limiter = RateLimiter(settings.auth_failures_per_minute, state=state,
+                                         prefix="authfail:")
 
 
 def _include_slack(app: FastAPI, settings: Settings, assistant: Assistant) -> None:

@@ -159,5 +159,6 @@ def _wait(tokens: float, rate: float) -> int:
 def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a rate bucket is not worth an fsync
     cursor.execute("PRAGMA foreign_keys=OFF")
     cursor.close()

@@ -59,7 +59,8 @@ class UvicornProcess:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", factory, "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level,
+             "--no-proxy-headers"],  # as `make serve`: the app trusts FORWARDED_ALLOW_IPS only
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -119,7 +120,7 @@ def api_settings(base: Settings, **overrides: object) -> Settings:
     """The base settings plus the two test API keys and a generous rate limit."""
     return base.model_copy(update={
         "api_keys": [f"{PUBLIC_KEY}=public", f"{CONFIDENTIAL_KEY}=confidential"],
-        "rate_limit_per_minute": 100_000, "cors_origins": ["http://intranet.example"],
+        "rate_limit_per_minute": 100_000, "auth_failures_per_minute": 100_000, "cors_origins": ["http://intranet.example"],
         **overrides,
     })
 

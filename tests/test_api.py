@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import httpx
 from pathlib import Path
 
 import pytest
@@ -401,3 +402,40 @@ def test_slack_router_is_mounted_when_slack_is_configured(monkeypatch):
     with TestClient(create_app(api_settings(Settings(_env_file=None)),
                                build=lambda s: fake_assistant(s, PDF))) as client:
         assert client.post("/slack/events").status_code == 404
+
+
+def test_bad_keys_from_one_address_are_throttled_before_the_next_key_is_checked(
+        indexed_settings, tmp_path):
+    settings = api_settings(indexed_settings, auth_failures_per_minute=3,
+                            state_url=str(tmp_path / "state.sqlite"))
+    server = ApiServer(settings, tmp_path / "server.log").start()
+    try:
+        with server.client("wrong-key") as wrong, server.client(PUBLIC_KEY) as right:
+            statuses = [wrong.get("/v1/documents", headers={"X-Forwarded-For": f"10.0.0.{n}"})
+                        .status_code for n in range(3)]  # not trusted: all one address
+            throttled = right.get("/v1/documents")  # a right key, but from the same address
+            anonymous = httpx.get(f"{server.base_url}/v1/documents", timeout=30)
+        assert statuses == [401, 401, 401]
+        assert_error(throttled, 429, "rate_limited")
+        assert 1 <= int(throttled.headers["retry-after"]) <= 20
+        assert anonymous.status_code == 200  # no key, no failure: anonymous access still works
+    finally:
+        server.stop()
+
+
+def test_forwarded_addresses_are_trusted_only_from_the_configured_proxies(indexed_settings,
+                                                                           tmp_path):
+    settings = api_settings(indexed_settings, auth_failures_per_minute=2,
+                            state_url=str(tmp_path / "state.sqlite"),
+                            forwarded_allow_ips="127.0.0.1")
+    server = ApiServer(settings, tmp_path / "server.log").start()
+    try:
+        with server.client("wrong-key") as wrong, server.client(PUBLIC_KEY) as right:
+            for _ in range(2):
+                wrong.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.1"})
+            blocked = right.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.1"})
+            other = right.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.2"})
+        assert_error(blocked, 429, "rate_limited")
+        assert other.status_code == 200
+    finally:
+        server.stop()
