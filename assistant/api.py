@@ -340,11 +340,11 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/documents/{doc_id}/pdf", response_class=FileResponse, tags=["documents"],
              responses={**_errors(404, *AUTHED), 200: {"content": {"application/pdf": {}}}})
-    def document_pdf(doc_id: str, caller: CallerDep, assistant: AssistantDep) -> FileResponse:
+    def document_pdf(doc_id: str, caller: CallerDep, assistant: AssistantDep) -> Response:
         """The document's PDF (link to `#page=N`); 404 if the caller may not see it."""
-        path = assistant.pdf_path(doc_id, caller.clearance)
-        return FileResponse(path, media_type="application/pdf", filename=path.name,
-                            content_disposition_type="inline")
+        data = assistant.pdf(doc_id, caller.clearance)
+        return Response(data, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{doc_id}.pdf"'})
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Health:

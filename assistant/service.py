@@ -80,6 +80,18 @@ class Assistant:
                     return path
         raise NotFound(f"no document {doc_id!r}")
 
+    def pdf(self, doc_id: str, clearance: Clearance) -> bytes:
+        """The PDF's bytes (from where every replica reads them), or NotFound if it has none
+        or the caller may not see it."""
+        if doc_id in {doc.doc_id for doc in self.documents(clearance)}:
+            data = self.catalogue.pdf(doc_id) if hasattr(self.catalogue, "pdf") else None
+            if data is None:
+                path = self.catalogue.pdf_path(doc_id)
+                data = path.read_bytes() if path is not None and path.exists() else None
+            if data is not None:
+                return data
+        raise NotFound(f"no document {doc_id!r}")
+
     def readiness(self) -> dict[str, dict]:
         """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
         return self.retriever.readiness()
@@ -98,6 +110,18 @@ class Catalogue:
     def pdf_path(self, doc_id: str) -> Path | None:
         path = self.settings.corpus_dir / f"{doc_id}.pdf"
         return path if path.exists() else None
+
+    def pdf(self, doc_id: str) -> bytes | None:
+        """The shared copy (state database or PDF_DIR), else this machine's corpus copy."""
+        from core.pdfs import PdfStore
+
+        if getattr(self, "_pdfs", None) is None:
+            self._pdfs = PdfStore(self.settings)  # opened on first use, shared by requests
+        data = self._pdfs.get(doc_id)
+        if data is None:
+            path = self.pdf_path(doc_id)
+            data = path.read_bytes() if path is not None else None
+        return data
 
 
 def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assistant:

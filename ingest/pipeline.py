@@ -20,6 +20,7 @@ from ingest.clean import clean_pages
 from ingest.embed import Embedder, build_embedder
 from ingest.load import load_file
 from ingest.manifest import Source, discover, markdown_sibling
+from core.pdfs import PdfStore
 from ingest.store import ChunkStore, DocRecord, WriterLock
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,27 @@ def _ingest(settings: Settings, store: ChunkStore, embedder: Embedder | None,
     for doc_id in sorted(set(records) - present):
         store.remove_document(doc_id)
         report.removed.append(doc_id)
+    _share_pdfs(settings, sources, hashes, report)
+
+
+def _share_pdfs(settings: Settings, sources: list[Source], hashes: dict[str, str],
+                report: IngestReport) -> None:
+    """Copy each served document's PDF where every replica reads it (the state database or
+    PDF_DIR), so no replica needs a corpus copy; removed documents' PDFs go too."""
+    pdfs = PdfStore(settings)
+    try:
+        stored = pdfs.hashes()
+        failed = {line.split(":")[0] for line in report.failed}
+        for source in sources:
+            doc_id = source.document.doc_id
+            if (source.path.suffix.lower() == ".pdf" and stored.get(doc_id) != hashes[doc_id]
+                    and str(source.path) not in failed):
+                pdfs.put(doc_id, hashes[doc_id], source.path.read_bytes())
+        for doc_id in report.removed:
+            pdfs.drop(doc_id)
+    except Exception as exc:  # the index is fine; only the PDF links would be stale
+        log.exception("sharing PDFs failed")
+        report.failed.append(f"PDFs not shared with the replicas: {type(exc).__name__}: {exc}")
 
 
 def _record_failure(report: IngestReport, source: Source, exc: Exception,

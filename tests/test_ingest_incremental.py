@@ -36,8 +36,8 @@ def test_unchanged_corpus_embeds_nothing(hash_settings):
 
 def test_what_is_there_is_read_from_chroma_not_from_local_files(hash_settings, tmp_path):
     run_ingest(hash_settings, progress=False)
-    leftovers = sorted(p.name for p in hash_settings.data_dir.iterdir())
-    assert leftovers == ["chroma"]  # no state file, no keyword index on disk
+    leftovers = sorted(p.name for p in hash_settings.data_dir.iterdir() if "-" not in p.name)
+    assert leftovers == ["chroma", "slack.sqlite"]  # no state file, no keyword index; the PDFs
     again = run_ingest(hash_settings, progress=False)
     assert again.chunks_embedded == 0 and sorted(again.unchanged) == ALL_DOCS
 

@@ -88,3 +88,21 @@ def test_an_older_bot_database_gets_the_comment_column(tmp_path):
     store = BotStore(db)
     assert store.record_feedback("a1", vote="not_helpful", user="U1", channel="C1", comment="no")
     assert [(r.vote, r.comment) for r in store.feedback()] == [("not_helpful", "no")]
+
+
+def test_ingest_shares_each_pdf_and_withdraws_removed_ones(hash_settings, tmp_path):
+    from core.pdfs import PdfStore
+    from ingest.pipeline import run_ingest
+    from tests.ingest_helpers import ALL_DOCS, SWBH, drop_row
+
+    for settings in (hash_settings, hash_settings.model_copy(update={
+            "pdf_dir": tmp_path / "pdfs", "data_dir": tmp_path / "data2"})):
+        run_ingest(settings, progress=False)
+        pdfs = PdfStore(settings)
+        assert sorted(pdfs.hashes()) == ALL_DOCS
+        assert pdfs.get(SWBH) == (settings.corpus_dir / f"{SWBH}.pdf").read_bytes()
+    for file in hash_settings.corpus_dir.glob(f"{SWBH}.*"):
+        file.unlink()
+    drop_row(hash_settings.manifest_path, SWBH)
+    run_ingest(hash_settings, progress=False)
+    assert PdfStore(hash_settings).get(SWBH) is None
