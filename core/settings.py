@@ -108,14 +108,6 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
-    def keyword_path(self) -> Path:
-        return self.data_dir / "keyword"
-
-    @property
-    def state_path(self) -> Path:
-        return self.data_dir / "ingest_state.json"
-
-    @property
     def bot_db_path(self) -> Path:
         return self.data_dir / "slack.sqlite"
 
