@@ -108,6 +108,12 @@ def test_two_replicas_one_chroma_server_one_postgres(corpus_copy, tmp_path, chro
         public.discard(SWBH)
         wait_for(lambda: agree(replicas, public, store), 3)
 
+        # --rebuild from the ingest machine while both replicas serve: no error, same answers
+        with Poller(urls, NHSE) as poller:
+            ingest_cli(base, "--rebuild")
+            wait_for(lambda: agree(replicas, public, store), 3)
+        assert poller.errors == [] and poller.log and not any(seen for _, _, seen in poller.log)
+
         # a Slack event, then Slack's retry of it landing on the other replica: one answer
         event = mention(PUBLIC_CHANNEL, "What is a place-based partnership?")
         body = event_body(event)
