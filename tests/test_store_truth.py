@@ -15,7 +15,7 @@ from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore, WriterLock
 from tests.api_server import settings_env
 from tests.conftest import REPO
-from tests.ingest_helpers import (ALL_DOCS, EVERYONE, NHSE, SWBH, drop_row, keyword_index,
+from tests.ingest_helpers import (EVERYONE, NHSE, SWBH, drop_row, keyword_index,
                                   live_chunks, set_visibility)
 from tests.test_ingest_incremental import NEW_SENTENCE, NOTE, add_markdown_document
 
