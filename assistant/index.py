@@ -115,7 +115,8 @@ class LiveIndex:
                                 ) from exc
         if current is None:
             raise IndexNotReady("the index is empty: run `python -m ingest`")
-        if current == self.seen and self.built is not None:
+        if current == self.seen and self.built is not None and (
+                self.built.generation == current or self._rebuilding):
             return
         with self._lock:
             if current != self.seen:
@@ -125,10 +126,12 @@ class LiveIndex:
                 self.seen = current
                 self._restale()
             first = self.built is None
+            start = not first and not self._rebuilding and self.built.generation != self.seen
+            if start:
+                self._rebuilding = True
         if first:
             self._rebuild()
-        elif not self._rebuilding:
-            self._rebuilding = True
+        elif start:
             threading.Thread(target=self._rebuild_loop, daemon=True, name="keyword-rebuild").start()
 
     def _restale(self) -> None:
@@ -144,7 +147,8 @@ class LiveIndex:
         except Exception:  # the old view keeps serving (minus changed documents); next sync retries
             log.exception("keyword index rebuild failed")
         finally:
-            self._rebuilding = False
+            with self._lock:
+                self._rebuilding = False
 
     def _rebuild(self) -> None:
         """Read every served chunk from Chroma and index, per clearance, those a record serves."""
