@@ -119,6 +119,20 @@ class DocRecord:
                    bool(meta.get("complete", True)), bool(meta.get("removing", False)))
 
 
+def read_all(collection: Collection, include: list[str], page: int = 5000) -> dict:
+    """Every record of a collection, read a page at a time (one `get` of 90k records makes
+    embedded Chroma's SQLite refuse: too many SQL variables)."""
+    out: dict = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        for key in out:
+            out[key] += list(got[key] if got[key] is not None else [])
+        if len(got["ids"]) < page:
+            return out
+        offset += page
+
+
 def _chunks(got: dict) -> list[Chunk]:
     return [Chunk.from_record(i, t, m)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
@@ -257,7 +271,7 @@ class ChunkStore:
 
     def records(self) -> dict[str, DocRecord]:
         """doc_id -> record, for every document the layout knows of."""
-        got = self._retrying(lambda: self.collection(DOCS).get(include=["metadatas"]))
+        got = self._retrying(lambda: read_all(self.collection(DOCS), ["metadatas"]))
         return {i: DocRecord.from_metadata(m) for i, m in zip(got["ids"], got["metadatas"])}
 
     def record(self, doc_id: str) -> DocRecord | None:
@@ -279,8 +293,9 @@ class ChunkStore:
         """doc_id -> content hash of each document served whole. Cheap when the collections
         hold exactly the chunks the records count; otherwise every chunk is checked, chunks
         no record serves are deleted, and documents missing chunks are left out (redone)."""
-        self.collection(STAGING).delete(ids=self.collection(STAGING).get(include=[])["ids"] or
-                                        ["-"])  # half-staged versions of an interrupted run
+        staged = read_all(self.collection(STAGING), [])["ids"]  # an interrupted run's
+        for start in range(0, len(staged), ADD_BATCH):
+            self.collection(STAGING).delete(ids=staged[start:start + ADD_BATCH])
         whole = {d: r for d, r in records.items() if r.complete and r.served}
         expected = {v: sum(r.chunks for r in whole.values() if r.document.visibility == v)
                     for v in VISIBILITIES}
@@ -288,7 +303,7 @@ class ChunkStore:
             return {d: r.doc_hash for d, r in whole.items()}
         counts: dict[str, int] = {}
         for visibility in sorted(VISIBILITIES):
-            got = self.collection(visibility).get(include=["metadatas"])
+            got = read_all(self.collection(visibility), ["metadatas"])
             stray = []
             for chunk_id, meta in zip(got["ids"], got["metadatas"]):
                 record = records.get(str(meta.get("doc_id")))
@@ -353,7 +368,7 @@ class ChunkStore:
 
     def staged_chunks(self) -> list[Chunk]:
         """Chunks written but not published (normally none)."""
-        return _chunks(self.collection(STAGING).get(include=RECORD))
+        return _chunks(read_all(self.collection(STAGING), RECORD))
 
     def remove_document(self, doc_id: str) -> None:
         """Withdraw the record first (readers stop serving it), then delete the chunks."""
@@ -379,7 +394,7 @@ class ChunkStore:
         def read() -> list[tuple[Chunk, str]]:
             out = []
             for collection in self.served(visibilities):
-                got = collection.get(include=RECORD)
+                got = read_all(collection, RECORD)
                 out += [(Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
                         for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
             return out
