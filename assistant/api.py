@@ -220,6 +220,7 @@ def create_app(settings: Settings | None = None,
             log.error("assistant not loaded, /v1 will answer 503: %s", exc)
             app.state.startup_error = str(exc)
         else:
+            app.state.assistant.start()  # keyword index built in the background; 503 meanwhile
             _include_slack(app, settings, app.state.assistant)
         yield
 

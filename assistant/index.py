@@ -104,6 +104,19 @@ class LiveIndex:
 
     # ---- following the store ----------------------------------------------------------------
 
+    def start(self) -> None:
+        """Build in the background (an API at start-up: 100k chunks take tens of seconds);
+        until it is done, requests get IndexNotReady instead of waiting."""
+        self._first = threading.Thread(target=self._first_build, daemon=True, name="keyword-build")
+        self._first.start()
+
+    def _first_build(self) -> None:
+        try:
+            self.sync()
+        except Exception as exc:  # empty or unreachable store: requests will say so themselves
+            log.warning("keyword index not built at start: %s", exc)
+
+
     def sync(self) -> None:
         """Cheap when nothing changed (one read of the pointer); otherwise re-read the records,
         stop serving changed documents from the old indexes, and rebuild them."""
@@ -115,6 +128,11 @@ class LiveIndex:
                                 ) from exc
         if current is None:
             raise IndexNotReady("the index is empty: run `python -m ingest`")
+        first_build = getattr(self, "_first", None)
+        if self.built is None and first_build is not None and first_build.is_alive() \
+                and threading.current_thread() is not first_build:
+            raise IndexNotReady(f"building the keyword index from Chroma (generation {current}); "
+                                "ready in a few seconds")
         if current == self.seen and self.built is not None and (
                 self.built.generation == current or self._rebuilding):
             return

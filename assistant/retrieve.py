@@ -114,6 +114,10 @@ class Retriever:
             fused = rescore_by_coverage(fused, coverage)
         return dedupe_overlaps(fused)[:top_k]
 
+    def start(self) -> None:
+        """Derive the keyword index in the background (an API process at start-up)."""
+        self.keyword.start()
+
     def readiness(self) -> dict[str, dict]:
         """This replica's generation against the store's, and counts; IndexNotReady, naming
         the command that fixes it, if the store is unreachable, empty or inconsistent."""

@@ -92,6 +92,12 @@ class Assistant:
                 return data
         raise NotFound(f"no document {doc_id!r}")
 
+    def start(self) -> None:
+        """Begin loading what the retriever derives from the store, without waiting for it."""
+        start = getattr(self.retriever, "start", None)
+        if start is not None:
+            start()
+
     def readiness(self) -> dict[str, dict]:
         """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
         return self.retriever.readiness()

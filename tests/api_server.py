@@ -100,6 +100,12 @@ class ApiServer(UvicornProcess):
 
     def start(self, timeout: float = 120.0) -> "ApiServer":
         self.launch("assistant.api:create_app", "/readyz", (200, 503), timeout)
+        deadline = time.monotonic() + timeout  # then past the keyword index's first build
+        while time.monotonic() < deadline:
+            ready = httpx.get(f"{self.base_url}/readyz", timeout=30)
+            if ready.status_code == 200 or "building" not in ready.text:
+                break
+            time.sleep(0.1)
         return self
 
     def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
