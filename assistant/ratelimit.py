@@ -62,8 +62,11 @@ class RateLimiter:
 
     def _sweep(self) -> None:
         self._charges += 1
-        if self._charges % EXPIRE_EVERY:
-            return
+        if self._charges % EXPIRE_EVERY == 0:
+            self.expire()
+
+    def expire(self) -> None:
+        """Forget buckets idle long enough to be full again (memory, or the shared table)."""
         if self.state is not None:
             self.state.expire_buckets(self.idle_seconds, now=self.clock())
             return

@@ -71,7 +71,7 @@ def start_server(data_dir: Path | None, log_path: Path,
             ready = httpx.get(f"{base}/readyz", timeout=2)
             if ready.status_code == 200:
                 return process, base
-            if ready.status_code == 503:
+            if ready.status_code == 503 and "building" not in ready.text:
                 process.terminate()
                 sys.exit(f"the index is not ready: {ready.json()['error']['message']}\n"
                          "run `python -m ingest` first, or pass --ingest")

@@ -373,6 +373,19 @@ def test_rate_limiter_refills_over_time():
     assert limiter.charge("a") == 0
 
 
+def test_idle_rate_buckets_expire_and_a_sweep_runs_every_few_hundred_charges():
+    import assistant.ratelimit as ratelimit
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
+    limiter.charge("idle")
+    now[0] = 61.0
+    for n in range(ratelimit.EXPIRE_EVERY - 1):
+        limiter.charge(f"busy{n % 3}")
+    assert set(limiter._buckets) == {"busy0", "busy1", "busy2"}  # the 500th charge swept
+    assert limiter.charge("idle") == 0
+
+
 @pytest.mark.parametrize("pairs", [["k"], ["k=secret"], ["=public"]])
 def test_malformed_api_keys_are_refused_at_start(pairs):
     with pytest.raises(ValueError, match="KEY=public or KEY=confidential"):
