@@ -87,6 +87,7 @@ class View:
     generation: Generation | None
     records: dict[str, DocRecord]
     indexes: dict[tuple[str, ...], KeywordIndex] = field(default_factory=dict)
+    chunks: list[Chunk] = field(default_factory=list)  # every chunk served, for the next build
 
 
 class LiveIndex:
@@ -169,16 +170,29 @@ class LiveIndex:
                 self._rebuilding = False
 
     def _rebuild(self) -> None:
-        """Read every served chunk from Chroma and index, per clearance, those a record serves."""
+        """Index, per clearance, the chunks the records serve. After a publish only the changed
+        documents are read from Chroma (the rest are kept from the last build), and a clearance's
+        index is rebuilt only if a changed document was or is visible to it."""
         with self._lock:
-            generation, records = self.seen, dict(self.records)
+            generation, records, before = self.seen, dict(self.records), self.built
         if self.store.embedded:
             self.store.reopen()  # embedded Chroma shows another process's vectors to new clients only
-        pairs = self.store.live_records(EVERY)
-        served = [c for c, h in pairs if c.doc_id in records
-                  and records[c.doc_id].serves({"doc_hash": h, "visibility": c.visibility})]
-        view = View(generation, records, {
-            key: KeywordIndex([c for c in served if c.visibility in key]) for key in VIEWS})
+        if before is None or before.generation is None or generation is None \
+                or before.generation.layout != generation.layout:
+            changed, kept, pairs = None, [], self.store.live_records(EVERY)
+        else:
+            changed = {d for d in set(before.records) | set(records)
+                       if _version(before.records.get(d)) != _version(records.get(d))}
+            kept = [c for c in before.chunks if c.doc_id not in changed]
+            pairs = self.store.document_records(sorted(changed), EVERY) if changed else []
+        served = kept + [c for c, h in pairs if c.doc_id in records and records[c.doc_id].serves(
+            {"doc_hash": h, "visibility": c.visibility})]
+        touched = None if changed is None else {
+            r.document.visibility for d in changed
+            for r in (before.records.get(d), records.get(d)) if r is not None}
+        indexes = {key: before.indexes[key] if touched is not None and not touched & set(key)
+                   else KeywordIndex([c for c in served if c.visibility in key]) for key in VIEWS}
+        view = View(generation, records, indexes, served)
         with self._lock:
             self.built = view
             self._restale()
@@ -254,4 +268,4 @@ class LiveIndex:
 def _version(record: DocRecord | None) -> tuple | None:
     if record is None or not record.served:
         return None
-    return record.doc_hash, record.document.visibility
+    return record.doc_hash, record.document.visibility, record.complete, record.chunks

@@ -400,6 +400,20 @@ class ChunkStore:
             return out
         return self._retrying(read)
 
+    def document_records(self, doc_ids: Sequence[str],
+                         visibilities: Sequence[str]) -> list[tuple[Chunk, str]]:
+        """The chunks of these documents in these collections, with their content hashes."""
+        def read() -> list[tuple[Chunk, str]]:
+            out = []
+            for collection in self.served(visibilities):
+                for start in range(0, len(doc_ids), 100):
+                    got = collection.get(where={"doc_id": {"$in": list(doc_ids[start:start + 100])}},
+                                         include=RECORD)
+                    out += [(Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
+                            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            return out
+        return self._retrying(read)
+
     def live_chunks(self) -> list[Chunk]:
         """Every chunk a current record serves."""
         records = self.records()

@@ -83,3 +83,33 @@ def test_a_changed_document_leaves_the_old_index_in_the_same_call(hash_settings)
     keyword.sync()
     assert SOUTHWARK not in {c.doc_id for c, _ in keyword.search("Southwark", ("public",), 20)}
     assert SOUTHWARK not in {d.doc_id for d in keyword.documents() if d.visibility == "public"}
+
+
+def test_after_a_publish_only_changed_documents_are_read_and_unaffected_indexes_kept(
+        hash_settings):
+    import time
+
+    run_ingest(hash_settings, progress=False)
+    keyword = LiveIndex(ChunkStore(hash_settings))
+    keyword.sync()
+    public_before = keyword.built.indexes[("public",)]
+    all_before = keyword.built.indexes[("confidential", "public")]
+    markdown = hash_settings.corpus_dir / f"{SOUTHWARK}.md"  # the confidential paper changes
+    markdown.chmod(0o644)
+    with markdown.open("a", encoding="utf-8") as handle:
+        handle.write("\n# Addendum\n")
+    run_ingest(hash_settings, progress=False)
+
+    reads: list[list[str]] = []
+    read_documents = keyword.store.document_records
+    keyword.store.document_records = lambda ids, vis: reads.append(list(ids)) or \
+        read_documents(ids, vis)
+    keyword.store.live_records = None  # a full read would fail
+    keyword.sync()
+    deadline = time.monotonic() + 20
+    while keyword.built.generation != keyword.seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reads == [[SOUTHWARK]]
+    assert keyword.built.indexes[("public",)] is public_before
+    assert SOUTHWARK in {c.doc_id for c, _ in keyword.search("Southwark", EVERYONE, 20)}
+    assert keyword.built.indexes[("confidential", "public")] is not all_before
