@@ -180,3 +180,22 @@ def test_rebuild_never_breaks_a_running_replica(hash_settings):
     assert after == before  # same documents, same chunk ids, served from the new collections
     settle(replica)
     assert [h.chunk.id for h in retriever.retrieve("place partnership lead", "public")] == before
+
+
+def test_two_ingests_started_together_never_crash_and_leave_the_store_consistent(hash_settings):
+    run_ingest(hash_settings, progress=False)
+    add_markdown_document(hash_settings.corpus_dir)
+    set_visibility(hash_settings.manifest_path, NHSE, "confidential")
+    env = {**os.environ, **settings_env(hash_settings), "PYTHONPATH": str(REPO)}
+    runs = [subprocess.Popen([sys.executable, "-m", "ingest", "--quiet"], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = [(run.wait(timeout=300), *run.communicate()) for run in runs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes in ([0, 0], [0, 2]), results  # 2: "another ingest is running", said plainly
+    for code, _, err in results:
+        if code == 2:
+            assert "another ingest is running" in err and "Traceback" not in err
+    assert_consistent(hash_settings)
+    again = run_ingest(hash_settings, progress=False)
+    assert again.chunks_embedded == 0 and len(again.unchanged) == 6
