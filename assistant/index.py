@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -102,20 +103,25 @@ class LiveIndex:
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
         self._lock = threading.Lock()
         self._rebuilding = False
+        self._building_first = False  # the follower thread is making the first build
 
     # ---- following the store ----------------------------------------------------------------
 
-    def start(self) -> None:
-        """Build in the background (an API at start-up: 100k chunks take tens of seconds);
-        until it is done, requests get IndexNotReady instead of waiting."""
-        self._first = threading.Thread(target=self._first_build, daemon=True, name="keyword-build")
+    def start(self, every: float = 1.0) -> None:
+        """Build in the background (an API at start-up: 100k chunks take tens of seconds;
+        until then requests get IndexNotReady instead of waiting), then keep following the
+        store every `every` seconds, so an idle replica is current before its next request."""
+        self._first = threading.Thread(target=self._follow, args=(every,), daemon=True,
+                                       name="keyword-follow")
         self._first.start()
 
-    def _first_build(self) -> None:
-        try:
-            self.sync()
-        except Exception as exc:  # empty or unreachable store: requests will say so themselves
-            log.warning("keyword index not built at start: %s", exc)
+    def _follow(self, every: float) -> None:
+        while True:
+            try:
+                self.sync()
+            except Exception as exc:  # noqa: BLE001 - empty or unreachable: requests say so
+                log.debug("store not followed: %s", exc)
+            time.sleep(every)
 
 
     def sync(self) -> None:
@@ -130,7 +136,7 @@ class LiveIndex:
         if current is None:
             raise IndexNotReady("the index is empty: run `python -m ingest`")
         first_build = getattr(self, "_first", None)
-        if self.built is None and first_build is not None and first_build.is_alive() \
+        if self.built is None and first_build is not None and self._building_first \
                 and threading.current_thread() is not first_build:
             raise IndexNotReady(f"building the keyword index from Chroma (generation {current}); "
                                 "ready in a few seconds")
@@ -149,7 +155,11 @@ class LiveIndex:
             if start:
                 self._rebuilding = True
         if first:
-            self._rebuild()
+            self._building_first = threading.current_thread() is getattr(self, "_first", None)
+            try:
+                self._rebuild()
+            finally:
+                self._building_first = False
         elif start:
             threading.Thread(target=self._rebuild_loop, daemon=True, name="keyword-rebuild").start()
 

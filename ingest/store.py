@@ -149,27 +149,34 @@ class ChunkStore:
 
     def __init__(self, settings: Settings, client: chromadb.api.ClientAPI | None = None) -> None:
         self.settings = settings
-        self._client = client  # made on first use, so a replica starts (and says "not ready")
+        # the client and the collections opened through it, swapped as one tuple (reopen,
+        # follow) so a reader thread never keeps a handle of the old client
+        self._conn: tuple[chromadb.api.ClientAPI, dict[str, Collection]] | None = \
+            (client, {}) if client is not None else None  # else made on first use
         self.embedded = not settings.chroma_host
         self.prefix = settings.collection
         self.layout: str | None = None  # read from the pointer on first use
-        self._open: dict[str, Collection] = {}
 
     @property
     def client(self) -> chromadb.api.ClientAPI:
-        if self._client is None:
-            self._client = chroma_client(self.settings)
-        return self._client
+        if self._conn is None:
+            self._conn = (chroma_client(self.settings), {})
+        return self._conn[0]
 
     @client.setter
     def client(self, client: chromadb.api.ClientAPI) -> None:
-        self._client = client
+        self._conn = (client, {})
 
     # ---- the pointer: live layout and generation ------------------------------------------
 
     def _meta(self) -> Collection:
-        return self.client.get_or_create_collection(f"{self.prefix}-{META}",
-                                                    embedding_function=None)
+        self.client  # noqa: B018 - made on first use
+        client, opened = self._conn
+        meta = opened.get(META)
+        if meta is None:
+            meta = opened[META] = client.get_or_create_collection(f"{self.prefix}-{META}",
+                                                                  embedding_function=None)
+        return meta
 
     def generation(self) -> Generation | None:
         """The live layout and publish count, or None for a store nothing was published to."""
@@ -194,14 +201,12 @@ class ChunkStore:
         collections this reader held were dropped)."""
         current = self.generation()
         self.layout = current.layout if current else None
-        self._open.clear()
+        self._conn = (self.client, {})
         return current
 
     def reopen(self) -> None:
         """A fresh client: embedded Chroma only shows another process's vectors to a new one."""
-        if self.embedded:
-            self.client = fresh_embedded_client(self.settings)
-        self._open.clear()
+        self._conn = (fresh_embedded_client(self.settings) if self.embedded else self.client, {})
 
     def _layout(self) -> str:
         if self.layout is None:
@@ -215,12 +220,14 @@ class ChunkStore:
 
     def collection(self, part: str) -> Collection:
         """The live layout's collection for a visibility (or STAGING, DOCS)."""
-        collection = self._open.get(part)  # .get: another thread may clear the dict meanwhile
+        self.client  # noqa: B018 - made on first use
+        client, opened = self._conn
+        collection = opened.get(part)
         if collection is None:
             space = {"hnsw:space": "cosine"} if part in VISIBILITIES or part == STAGING else None
-            collection = self.client.get_or_create_collection(
+            collection = client.get_or_create_collection(
                 f"{self.prefix}-{self._layout()}-{part}", metadata=space, embedding_function=None)
-            self._open[part] = collection
+            opened[part] = collection
         return collection
 
     def served(self, visibilities: Sequence[str] = tuple(sorted(VISIBILITIES))) -> list[Collection]:
@@ -247,7 +254,7 @@ class ChunkStore:
         and drop collections no layout uses (an interrupted rebuild's, older versions')."""
         current = self.generation()
         self.layout = uuid.uuid4().hex[:10] if rebuild or current is None else current.layout
-        self._open.clear()
+        self._conn = (self.client, {})
         keep = {f"{self.prefix}-{META}"} | {f"{self.prefix}-{layout}-{part}"
                                             for layout in {self.layout, current and current.layout}
                                             for part in (*VISIBILITIES, STAGING, DOCS)}

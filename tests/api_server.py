@@ -55,12 +55,12 @@ class UvicornProcess:
         self.process: subprocess.Popen | None = None
 
     def launch(self, factory: str, ready_path: str, ready_codes: tuple[int, ...],
-               timeout: float, log_level: str = "warning") -> None:
+               timeout: float, log_level: str = "warning", extra: tuple[str, ...] = ()) -> None:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", factory, "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level,
-             "--no-proxy-headers"],  # as `make serve`: the app trusts FORWARDED_ALLOW_IPS only
+             "--no-proxy-headers", *extra],  # as `make serve`: the app trusts FORWARDED_ALLOW_IPS only
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -98,8 +98,9 @@ class ApiServer(UvicornProcess):
         self.settings = settings.model_copy(update={"public_base_url": self.base_url, **overrides})
         self.env.update(settings_env(self.settings))
 
-    def start(self, timeout: float = 120.0) -> "ApiServer":
-        self.launch("assistant.api:create_app", "/readyz", (200, 503), timeout)
+    def start(self, timeout: float = 120.0, workers: int = 1) -> "ApiServer":
+        extra = ("--workers", str(workers)) if workers > 1 else ()
+        self.launch("assistant.api:create_app", "/readyz", (200, 503), timeout, extra=extra)
         deadline = time.monotonic() + timeout  # then past the keyword index's first build
         while time.monotonic() < deadline:
             ready = httpx.get(f"{self.base_url}/readyz", timeout=30)

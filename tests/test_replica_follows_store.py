@@ -98,3 +98,25 @@ def test_readyz_is_503_with_the_fixing_command_when_the_store_is_empty_or_unreac
     finally:
         empty.stop()
         unreachable.stop()
+
+
+def test_every_uvicorn_worker_on_embedded_chroma_follows_a_separate_ingest(hash_settings,
+                                                                            tmp_path):
+    ingest_cli(hash_settings)
+    server = ApiServer(api_settings(hash_settings), tmp_path / "api.log").start(workers=2)
+    try:
+        def all_ready() -> bool:  # each worker builds its keyword index at start
+            return all(httpx.post(f"{server.base_url}/v1/search", json={"query": "place"},
+                                  timeout=30).status_code == 200 for _ in range(10))
+
+        wait_for(all_ready, 60)
+        add_markdown_document(hash_settings.corpus_dir)
+        path = hash_settings.corpus_dir / f"{NOTE}.md"
+        path.write_text(path.read_text(encoding="utf-8") + f"\n{NEW_SENTENCE}\n", encoding="utf-8")
+        ingest_cli(hash_settings)
+        time.sleep(3)
+        for _ in range(20):  # new connections: the kernel spreads them over both workers
+            assert NOTE in {r["doc_id"] for r in search(server.base_url, "Test council note", "dense")}
+            assert NOTE in {r["doc_id"] for r in search(server.base_url, "zanzibar", "keyword")}
+    finally:
+        server.stop()
