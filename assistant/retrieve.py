@@ -121,7 +121,7 @@ class Retriever:
     def readiness(self) -> dict[str, dict]:
         """This replica's generation against the store's, and counts; IndexNotReady, naming
         the command that fixes it, if the store is unreachable, empty or inconsistent."""
-        from ingest.store import WriterLock
+        from ingest.lock import WriterLock
 
         self.keyword.sync()
         try:

@@ -20,7 +20,8 @@ from ingest.embed import Embedder, build_embedder
 from ingest.load import load_file
 from ingest.manifest import Source, discover, markdown_sibling
 from core.pdfs import PdfStore
-from ingest.store import ChunkStore, DocRecord, WriterLock
+from ingest.lock import WriterLock
+from ingest.store import ChunkStore, DocRecord
 
 log = logging.getLogger(__name__)
 PIPELINE_VERSION = "8"  # bump when load/clean/chunk or the store layout change, so every document is redone

@@ -12,7 +12,8 @@ from assistant.retrieve import Retriever
 from core.errors import IngestError
 from ingest.embed import HashEmbedder
 from ingest.pipeline import run_ingest
-from ingest.store import ChunkStore, WriterLock
+from ingest.lock import WriterLock
+from ingest.store import ChunkStore
 from tests.api_server import settings_env
 from tests.conftest import REPO
 from tests.ingest_helpers import (EVERYONE, NHSE, SWBH, drop_row, keyword_index,
