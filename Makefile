@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-llm install install-test browser axe ingest serve ask eval bench clean
+.PHONY: run test test-llm install install-test browser axe postgres ingest serve ask eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ $(AXE):
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	npm install --no-save --no-audit --no-fund --prefix build/axe axe-core@4.14.1
 
+## PostgreSQL (Debian package) for the shared-state tests; each test starts its own throwaway cluster.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 ## make run: set up, ingest corpus/, then serve the API and widget on http://$(HOST):$(PORT)
 run: install ingest serve
 
@@ -42,10 +47,10 @@ ingest: install
 	$(BIN)/python -m ingest
 
 serve: install
-	$(BIN)/uvicorn server:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn server:create_app --factory --host $(HOST) --port $(PORT) --no-proxy-headers
 
 ## make test: set up with test extras and run the whole suite (includes the eval gate)
-test: install-test browser axe
+test: install-test browser axe postgres
 	$(BIN)/python -m pytest
 
 ## make test-llm (optional; not in CI, not in `make test`): the answering tests and an eval pass

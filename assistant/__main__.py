@@ -20,7 +20,7 @@ def render_text(answer: Answer) -> str:
         lines += ["", "Sources:"]
         lines += [f"[{c.n}] {c.title}, page {c.page}"
                   + (f", section \"{c.section}\"" if c.section else "")
-                  + f"\n    \"{c.quote}\"" for c in answer.citations]
+                  + "\n    \"" + c.quote.replace("\n", "\n     ") + "\"" for c in answer.citations]
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.deps import (
-    AssistantDep, BadRequest, BodyTooLarge, CallerDep, InvalidRequest, SettingsDep,
+    AssistantDep, BadRequest, BodyTooLarge, CallerDep, InvalidRequest, PeekClearanceDep, SettingsDep,
     get_settings, load_api_keys,
 )
 from assistant.middleware import DocsStayLocal, JsonByDefault, base_url, not_json
@@ -110,7 +110,11 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: str = Field(examples=["ready"])
-    counts: dict[str, int] = Field(description="What the loaded index holds, e.g. chunks.")
+    generation: dict[str, Any] = Field(description="`store`: the store's generation "
+                                       "(layout/number); `built`: the one this replica's keyword "
+                                       "index was built from; `behind`: whether they differ.")
+    counts: dict[str, int] | None = Field(None, description="Documents and chunks served; only "
+                                          "for a caller with confidential clearance.")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -274,12 +278,14 @@ def create_app(settings: Settings | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.assistant = None
+        await run_in_threadpool(_share_rate_limits, app, settings)
         try:
             app.state.assistant = await run_in_threadpool(build, settings)
         except AssistantError as exc:
             log.error("assistant not loaded, /v1 will answer 503: %s", exc)
             app.state.startup_error = str(exc)
         else:
+            app.state.assistant.start()  # keyword index built in the background; 503 meanwhile
             for make_router in routers:
                 router = make_router(settings, app.state.assistant)
                 if router is not None:
@@ -301,6 +307,11 @@ def create_app(settings: Settings | None = None,
     app.state.http_metrics = HttpMetrics()
     app.state.api_keys = load_api_keys(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.auth_limiter = RateLimiter(settings.auth_failures_per_minute)
+    if settings.forwarded_allow_ips:  # the client address from X-Forwarded-For of these proxies only
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DocsStayLocal)
@@ -311,6 +322,21 @@ def create_app(settings: Settings | None = None,
     app.add_middleware(Observed, metrics=app.state.http_metrics)
     _add_routes(app)
     return app
+
+
+def _share_rate_limits(app: FastAPI, settings: Settings) -> None:
+    """Charge the buckets in the shared state database (STATE_URL), so N replicas hold one
+    limit; if it cannot be opened, each process keeps its own and says so."""
+    from core.state import StateDB, state_url
+
+    try:
+        state = StateDB(state_url(settings))
+    except Exception as exc:  # noqa: BLE001 - serving beats refusing; the log says why
+        log.error("state database unavailable (%s); rate limits are per process", exc)
+        return
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, state=state, prefix="key:")
+    app.state.auth_limiter = RateLimiter(settings.auth_failures_per_minute, state=state,
+                                         prefix="authfail:")
 
 
 def _sse(events: Iterator[StreamEvent]) -> Iterator[dict[str, str]]:
@@ -388,12 +414,12 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/documents/{doc_id}/pdf", response_class=FileResponse, tags=["documents"],
              responses={**_errors(404, *AUTHED), 200: {"content": {"application/pdf": {}}}})
-    def document_pdf(doc_id: str, caller: CallerDep, assistant: AssistantDep) -> FileResponse:
+    def document_pdf(doc_id: str, caller: CallerDep, assistant: AssistantDep) -> Response:
         """The document's PDF (link to `#page=N`); 404 if the caller may not see it."""
-        path = assistant.pdf_path(doc_id, caller.clearance)
+        data = assistant.pdf(doc_id, caller.clearance)
         _audit_caller(caller, "pdf", [doc_id])
-        return FileResponse(path, media_type="application/pdf", filename=path.name,
-                            content_disposition_type="inline")
+        return Response(data, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{doc_id}.pdf"'})
 
     @app.head("/healthz", include_in_schema=False)
     @app.get("/healthz", response_model=Health, tags=["ops"])
@@ -402,10 +428,13 @@ def _add_routes(app: FastAPI) -> None:
         return Health(status="ok")
 
     @app.head("/readyz", include_in_schema=False)  # load balancers probe with HEAD
-    @app.get("/readyz", response_model=Ready, tags=["ops"], responses=_errors(503))
-    def readyz(assistant: AssistantDep) -> Ready:
-        """The index is loaded and the store answers."""
-        return Ready(status="ready", counts=assistant.readiness())
+    @app.get("/readyz", response_model=Ready, response_model_exclude_none=True, tags=["ops"], responses=_errors(503))
+    def readyz(assistant: AssistantDep, clearance: PeekClearanceDep) -> Ready:
+        """The store answers and holds documents; which generation this replica serves.
+        503 names the command that fixes it. Counts only for confidential clearance."""
+        state = assistant.readiness()
+        return Ready(status="ready", generation=state["generation"],
+                     counts=state["counts"] if clearance == "confidential" else None)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:

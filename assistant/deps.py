@@ -1,6 +1,7 @@
 """FastAPI dependencies: settings, the Assistant, the caller's clearance, and the HTTP-only errors."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Annotated, get_args
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from assistant.ratelimit import RateLimiter
 from assistant.service import Assistant
@@ -29,7 +31,7 @@ class Unauthorized(AssistantError):
 
 
 class RateLimited(AssistantError):
-    """This key has made too many requests in the last minute."""
+    """This key (or this address, with bad keys) has made too many requests in the last minute."""
 
     code = "rate_limited"
     status = 429
@@ -115,36 +117,66 @@ async def get_caller(
 ) -> Caller:
     """Authenticate the Authorization header, then charge the caller's rate limit.
 
-    Async (so it runs on the event loop, not a worker thread) because it never blocks."""
+    A client address that keeps sending bad keys is throttled (429) before its next key is
+    even compared. The limiters may be the shared state database: that I/O runs in a thread."""
     header = request.headers.get("authorization")
     keys: dict[str, Clearance] = request.app.state.api_keys
-    if header is None:
-        if not settings.allow_anonymous:
-            raise Unauthorized("an API key is required: send 'Authorization: Bearer KEY'")
-        host = request.client.host if request.client else "unknown"
+    host = request.client.host if request.client else "unknown"
+    failures: RateLimiter = request.app.state.auth_limiter
+    if header is None and settings.allow_anonymous:
         caller = Caller(id=f"anonymous@{host}", clearance="public")
     else:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("the Authorization header must be 'Bearer KEY'")
-        caller = _match_key(token, keys)
+        wait = await run_in_threadpool(failures.blocked, host)
+        if wait:
+            raise RateLimited(wait)
+        try:
+            caller = _authenticate(header, keys)
+        except Unauthorized:
+            await run_in_threadpool(failures.charge, host)
+            raise
     limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.charge(caller.id)
+    wait = await run_in_threadpool(limiter.charge, caller.id)
     if wait:
         raise RateLimited(wait)
     return caller
 
 
+def _authenticate(header: str | None, keys: dict[str, Clearance]) -> Caller:
+    if header is None:
+        raise Unauthorized("an API key is required: send 'Authorization: Bearer KEY'")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the Authorization header must be 'Bearer KEY'")
+    return _match_key(token, keys)
+
+
 def _match_key(token: str, keys: dict[str, Clearance]) -> Caller:
     found: Caller | None = None
-    for number, (key, clearance) in enumerate(keys.items(), 1):
+    for key, clearance in keys.items():
         # compare every key in constant time so timing does not reveal a prefix
         if hmac.compare_digest(token.encode(), key.encode()):
-            found = Caller(id=f"key{number}", clearance=clearance)
+            # an id every replica derives alike (shared rate-limit buckets), never the key
+            found = Caller(id="key-" + hashlib.sha256(key.encode()).hexdigest()[:16],
+                           clearance=clearance)
     if found is None:
         raise Unauthorized("unknown API key")
     return found
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def peek_clearance(request: Request) -> Clearance:
+    """The clearance a valid key grants, else `public`; never refuses (load balancers call
+    /readyz without a key) and charges no rate limit."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "public"
+    try:
+        return _match_key(token.strip(), request.app.state.api_keys).clearance
+    except Unauthorized:
+        return "public"
+
+
+PeekClearanceDep = Annotated[Clearance, Depends(peek_clearance)]

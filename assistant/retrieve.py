@@ -12,7 +12,8 @@ from core.errors import IndexNotReady
 from core.models import Hit, Turn
 from core.settings import Clearance, Settings, visible_to
 from ingest.embed import Embedder
-from ingest.store import ChunkStore, KeywordIndex, tokenize
+from assistant.index import LiveIndex
+from ingest.store import ChunkStore, tokenize
 
 FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|these|those|he|she|him|her)\b|"
                        r"^\s*(and|but|what about|how about|also|so)\b", re.I)
@@ -57,7 +58,7 @@ def terms_of(texts: Sequence[str]) -> list[set[str]]:
 def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
                         weight: float = 1.0) -> list[Hit]:
     """Boost chunks whose title, section and text cover more of the question's terms
-    (`coverage`, one share per hit, from `KeywordIndex.term_coverage`).
+    (`coverage`, one share per hit, from `LiveIndex.term_coverage`).
 
     RRF only sees ranks; this brings back how much of the question a passage addresses.
     """
@@ -87,7 +88,7 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
 class Retriever:
     """Hybrid retrieval over one store; built once per process and shared."""
 
-    def __init__(self, settings: Settings, store: ChunkStore, keyword: KeywordIndex,
+    def __init__(self, settings: Settings, store: ChunkStore, keyword: LiveIndex,
                  embedder: Embedder, rescore: bool = True) -> None:
         self.settings = settings
         self.store = store
@@ -97,14 +98,11 @@ class Retriever:
 
     def dense(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
         """Nearest chunks by embedding. Chroma returns ids only (fetching the records cost more
-        than the search); their text comes from the keyword index's copy of the same chunks,
-        or from Chroma for any the loaded index does not hold yet."""
+        than the search); their text comes from the replica's index of the same generation,
+        or from Chroma for chunks it does not hold, only if their document's record serves them."""
         vector = self.embedder.embed([query])[0]
         nearest = self.store.nearest(vector, allowed, n)
-        found = {cid: self.keyword.chunk(cid) for cid, _ in nearest}
-        missing = [cid for cid, chunk in found.items() if chunk is None]
-        if missing:
-            found.update(self.store.chunks(missing, allowed))
+        found = self.keyword.chunks([cid for cid, _ in nearest], allowed)
         return [Hit(found[cid], score, ("dense",), similarity=score)
                 for cid, score in nearest if found.get(cid) is not None]
 
@@ -115,6 +113,7 @@ class Retriever:
                  top_k: int | None = None, mode: str = "hybrid") -> list[Hit]:
         """The best `top_k` chunks the clearance may see, best first."""
         top_k = top_k or self.settings.top_k
+        self.keyword.sync()  # one read of the store's generation; follows any publish at once
         allowed = visible_to(clearance)
         query = retrieval_query(question, history)
         if mode == "dense":
@@ -128,15 +127,29 @@ class Retriever:
             fused = rescore_by_coverage(fused, coverage)
         return dedupe_overlaps(fused)[:top_k]
 
-    def readiness(self) -> dict[str, int]:
-        """Chunk counts in both indexes; IndexNotReady if either is missing or empty."""
+    def start(self) -> None:
+        """Derive the keyword index in the background (an API process at start-up)."""
+        self.keyword.start()
+
+    def readiness(self) -> dict[str, dict]:
+        """This replica's generation against the store's, and counts; IndexNotReady, naming
+        the command that fixes it, if the store is unreachable, empty or inconsistent."""
+        from ingest.lock import WriterLock
+
+        self.keyword.sync()
         try:
             chunks = self.store.count()
+            writing = WriterLock(self.store).holder() is not None
         except Exception as exc:  # a store that cannot be reached is "not ready", not a crash
-            raise IndexNotReady(f"vector store unreachable: {type(exc).__name__}") from exc
-        self.keyword.load()
-        if chunks == 0:
-            raise IndexNotReady("the index is empty: run `python -m ingest` first")
-        return {"chunks": chunks, "keyword_chunks": len(self.keyword.chunks)}
-
-
+            raise IndexNotReady(f"vector store unreachable ({type(exc).__name__}): check that "
+                                "Chroma runs (CHROMA_HOST/CHROMA_PORT)") from exc
+        records = [r for r in self.keyword.records.values() if r.served]
+        expected = sum(r.chunks for r in records if r.complete)
+        if not records or chunks == 0:
+            raise IndexNotReady("the index is empty: run `python -m ingest`")
+        if chunks < expected and not writing:
+            raise IndexNotReady("the store lost chunks its document records list: run "
+                                "`python -m ingest` to repair it")
+        return {"generation": self.keyword.status(),
+                "counts": {"documents": len(records), "chunks": chunks,
+                           "documents_changed_since_build": len(self.keyword.stale)}}

@@ -105,8 +105,26 @@ class Assistant:
                     return path
         raise NotFound(f"no document {doc_id!r}")
 
-    def readiness(self) -> dict[str, int]:
-        """Counts that prove the index is loaded; raises IndexNotReady if it is not."""
+    def pdf(self, doc_id: str, clearance: Clearance) -> bytes:
+        """The PDF's bytes (from where every replica reads them), or NotFound if it has none
+        or the caller may not see it."""
+        if doc_id in {doc.doc_id for doc in self.documents(clearance)}:
+            data = self.catalogue.pdf(doc_id) if hasattr(self.catalogue, "pdf") else None
+            if data is None:
+                path = self.catalogue.pdf_path(doc_id)
+                data = path.read_bytes() if path is not None and path.exists() else None
+            if data is not None:
+                return data
+        raise NotFound(f"no document {doc_id!r}")
+
+    def start(self) -> None:
+        """Begin loading what the retriever derives from the store, without waiting for it."""
+        start = getattr(self.retriever, "start", None)
+        if start is not None:
+            start()
+
+    def readiness(self) -> dict[str, dict]:
+        """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
         return self.retriever.readiness()
 
     def index_state(self) -> tuple[str | None, int | None]:
@@ -123,26 +141,30 @@ class Assistant:
 
 
 class Catalogue:
-    """The documents in the index (as the keyword index last published them) and their files."""
+    """The documents the store's records serve now (read on every call) and their files."""
 
     def __init__(self, settings: Settings, keyword) -> None:
         self.settings = settings
         self.keyword = keyword
 
     def documents(self) -> list[Document]:
-        self.keyword.load()
-        seen: dict[str, Document] = {}
-        for chunk in self.keyword.chunks:
-            seen.setdefault(chunk.doc_id, Document(
-                doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
-                date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility,
-                source_url=chunk.source_url,
-            ))
-        return sorted(seen.values(), key=lambda d: d.doc_id)
+        return self.keyword.documents()
 
     def pdf_path(self, doc_id: str) -> Path | None:
         path = self.settings.corpus_dir / f"{doc_id}.pdf"
         return path if path.exists() else None
+
+    def pdf(self, doc_id: str) -> bytes | None:
+        """The shared copy (state database or PDF_DIR), else this machine's corpus copy."""
+        from core.pdfs import PdfStore
+
+        if getattr(self, "_pdfs", None) is None:
+            self._pdfs = PdfStore(self.settings)  # opened on first use, shared by requests
+        data = self._pdfs.get(doc_id)
+        if data is None:
+            path = self.pdf_path(doc_id)
+            data = path.read_bytes() if path is not None else None
+        return data
 
 
 def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assistant:
@@ -150,11 +172,13 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
     from assistant.answer import ExtractiveAnswerer
     from assistant.retrieve import Retriever
     from ingest.embed import build_embedder
-    from ingest.store import ChunkStore, KeywordIndex
+    from assistant.index import LiveIndex
+    from ingest.store import ChunkStore
 
     embedder = embedder or build_embedder(settings)
-    keyword = KeywordIndex(settings.keyword_path)
-    retriever = Retriever(settings, ChunkStore(settings), keyword, embedder)
+    store = ChunkStore(settings)
+    keyword = LiveIndex(store)
+    retriever = Retriever(settings, store, keyword, embedder)
     metrics = AssistantMetrics()
     retriever.dense = metrics.timing("dense", retriever.dense)  # stage timings, per instance
     retriever.sparse = metrics.timing("keyword", retriever.sparse)

@@ -38,7 +38,7 @@ from core.models import Answer, Chunk, Hit  # noqa: E402
 from core.settings import Settings, visible_to  # noqa: E402
 from ingest.embed import Embedder, build_embedder  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
-from ingest.store import ChunkStore, KeywordIndex  # noqa: E402
+from ingest.store import ChunkStore, DocRecord, chunk_document  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 CLEARANCES = ("public", "confidential")
@@ -49,7 +49,7 @@ LLAMA_TOP_K = 8
 CONFIDENTIAL_SHARE = 0.10
 CHUNKS_PER_DOC = 20
 ADAPTER_ROUNDS = 10  # replays of every question x clearance for the adapter overhead
-STORE_LAYOUT = "collection per visibility"  # a cache in an older layout is rebuilt
+STORE_LAYOUT = "collection per visibility, document records"  # a cache in an older layout is rebuilt
 FALLBACK_QUESTIONS = [
     "What are the four aims of integrated care systems?",
     "What is a place-based partnership?",
@@ -398,6 +398,7 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
 
     t0 = time.perf_counter()
     store = ChunkStore(settings)
+    store.begin()
     batch = min(5000, store.client.get_max_batch_size())
     for start in range(0, len(chunks), batch):  # the records ChunkStore.publish leaves behind
         part = range(start, min(start + batch, len(chunks)))
@@ -411,9 +412,13 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
             )
     timings["chroma upsert"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    KeywordIndex.build(settings.keyword_path, chunks)
-    timings["bm25 build"] = time.perf_counter() - t0
+    per_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        per_doc.setdefault(chunk.doc_id, []).append(chunk)
+    store.write_records([DocRecord(chunk_document(doc[0]), hashes[doc_id], len(doc))
+                         for doc_id, doc in per_doc.items()])
+    store.bump()
+    timings["chroma upsert"] = time.perf_counter() - t0
     info = {"size": len(chunks), "layout": STORE_LAYOUT, "fingerprint": fingerprint(real), "seconds": timings,
             "confidential": sum(c.visibility == "confidential" for c in chunks)}
     marker.write_text(json.dumps(info, indent=1))

@@ -7,14 +7,14 @@ from pathlib import Path
 from bots.store import BotStore
 
 
-def export_feedback(db_path: Path, out_path: Path) -> int:
+def export_feedback(db_path: Path | str, out_path: Path) -> int:
     """Write one draft eval case per answer voted "Not helpful"; returns how many were written.
 
     The cases carry the question and the answer given; a person fills in the expected
     document, pages and key facts before removing `draft`. Answers given in confidential
     conversations are included, so treat the file as confidential.
     """
-    rows = BotStore(Path(db_path)).feedback(vote="not_helpful")
+    rows = BotStore(db_path).feedback(vote="not_helpful")  # a path or a STATE_URL
     cases: dict[str, dict] = {}
     for row in rows:  # several people may vote on one answer: one case per answer
         case = cases.setdefault(row.answer_id, {

@@ -18,6 +18,7 @@ from bots.listeners.answering import Responder
 from bots.store import BotStore
 from core.errors import AssistantError
 from core.observability import configure_audit, configure_logging
+from core.state import state_url
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def build_slack_app(settings: Settings, assistant, *, store: BotStore | None = N
         process_before_response=False,  # ack at once, answer in Bolt's thread pool
     )
     metrics = getattr(assistant, "metrics", None)
-    responder = Responder(assistant=assistant, store=store or BotStore(settings.bot_db_path),
+    responder = Responder(assistant=assistant, store=store or BotStore(state_url(settings)),
                           clearance=ConversationClearance(settings),
                           pdf_base_url=pdf_base_url(settings), metrics=metrics,
                           auto_channels=frozenset(settings.slack_auto_answer_channels))

@@ -1,30 +1,16 @@
-"""The bot's small SQLite store: which events were already handled, answers posted, feedback."""
+"""The bot's state, shared by every replica (core/state.py: SQLite by default, PostgreSQL with
+STATE_URL): which events were already handled, answers posted, feedback."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models import Answer
+import sqlalchemy as sa
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_at ON seen (seen_at);
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, user TEXT NOT NULL,
-    question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL,
-    refused INTEGER NOT NULL, clearance TEXT NOT NULL, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    answer_id TEXT NOT NULL REFERENCES answers (id), user TEXT NOT NULL, vote TEXT NOT NULL,
-    channel TEXT NOT NULL, voted_at REAL NOT NULL, PRIMARY KEY (answer_id, user)
-);
-"""
-COMMENT_COLUMN = "ALTER TABLE feedback ADD COLUMN comment TEXT"  # added for issue 14
+from core.models import Answer
+from core.state import StateDB, answers, feedback, seen
 
 
 @dataclass(frozen=True)
@@ -44,78 +30,64 @@ class FeedbackRow:
 
 
 class BotStore:
-    """Dedupe keys and feedback in one SQLite file; one short connection per call, so any
-    listener thread may use it."""
+    """Dedupe keys and feedback in the shared state database; any listener thread, on any
+    replica, may use it."""
 
-    def __init__(self, path: Path, keep_seconds: float = 3 * 86400) -> None:
-        self.path = Path(path)
+    def __init__(self, target: str | Path, keep_seconds: float = 3 * 86400) -> None:
+        self.db = StateDB(target)
         self.keep_seconds = keep_seconds
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-            if "comment" not in {r[1] for r in db.execute("PRAGMA table_info(feedback)")}:
-                db.execute(COMMENT_COLUMN)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
 
     def claim(self, event_id: str | None, channel: str, ts: str) -> bool:
-        """True the first time this event, or this message, is seen; False for a Slack retry,
-        a Socket Mode redelivery or the second event of an app_mention/message pair."""
+        """True the first time this event, or this message, is seen; False for a Slack retry
+        (on this replica or another), a Socket Mode redelivery or the second event of an
+        app_mention/message pair. Insert-if-absent: the database decides who was first."""
         now = time.time()
         keys = [f"msg:{channel}:{ts}"] + ([f"event:{event_id}"] if event_id else [])
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM seen WHERE seen_at < ?", (now - self.keep_seconds,))
-                fresh = [db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now)).rowcount
-                         for key in keys]
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self.db.engine.begin() as db:
+            db.execute(seen.delete().where(seen.c.seen_at < now - self.keep_seconds))
+            fresh = [db.execute(self.db.insert(seen).values(key=key, seen_at=now)
+                                .on_conflict_do_nothing(index_elements=[seen.c.key])
+                                .returning(seen.c.key)).first() is not None  # rowcount is -1 on psycopg
+                     for key in keys]
         return all(fresh)
 
     def save_answer(self, answer_id: str, *, channel: str, thread_ts: str, user: str,
                     question: str, answer: Answer, clearance: str) -> None:
         citations = json.dumps([c.model_dump() for c in answer.citations])
-        with self._connect() as db:
-            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (answer_id, channel, thread_ts, user, question, answer.answer, citations,
-                        int(answer.refused), clearance, time.time()))
+        with self.db.engine.begin() as db:
+            db.execute(answers.insert().values(
+                id=answer_id, channel=channel, thread_ts=thread_ts, user=user, question=question,
+                answer=answer.answer, citations=citations, refused=int(answer.refused),
+                clearance=clearance, created_at=time.time()))
 
     def record_feedback(self, answer_id: str, *, vote: str, user: str, channel: str,
                         comment: str | None = None) -> bool:
-        """Store (or change) this user's vote, and their comment when given (a vote without
-        one keeps an earlier comment); False if the answer is unknown or was posted in another
-        conversation."""
-        with self._connect() as db:
-            row = db.execute("SELECT channel FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        """Store (or change) this user's vote, and their comment if they wrote one (a later
+        vote without a comment keeps it); False if the answer is unknown or was posted in
+        another conversation."""
+        with self.db.engine.begin() as db:
+            row = db.execute(sa.select(answers.c.channel).where(answers.c.id == answer_id)).first()
             if row is None or row[0] != channel:
                 return False
-            db.execute(
-                "INSERT INTO feedback (answer_id, user, vote, channel, voted_at, comment) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (answer_id, user) "
-                "DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, "
-                "comment = COALESCE(excluded.comment, feedback.comment)",
-                (answer_id, user, vote, channel, time.time(), comment))
+            statement = self.db.insert(feedback).values(
+                answer_id=answer_id, user=user, vote=vote, channel=channel, voted_at=time.time(),
+                comment=comment)
+            db.execute(statement.on_conflict_do_update(
+                index_elements=[feedback.c.answer_id, feedback.c.user], set_={
+                    "vote": statement.excluded.vote, "voted_at": statement.excluded.voted_at,
+                    "comment": sa.func.coalesce(statement.excluded.comment, feedback.c.comment)}))
         return True
 
     def feedback(self, vote: str | None = None) -> list[FeedbackRow]:
         """Votes, oldest first, optionally only one kind."""
-        query = ("SELECT f.answer_id, a.question, a.answer, a.citations, a.refused, f.vote, f.user, "
-                 "f.channel, f.voted_at, f.comment FROM feedback f JOIN answers a ON a.id = f.answer_id")
-        params: tuple = ()
+        f, a = feedback.c, answers.c
+        query = (sa.select(f.answer_id, a.question, a.answer, a.citations, a.refused, f.vote,
+                           f.user, f.channel, f.voted_at, f.comment)
+                 .join_from(feedback, answers, f.answer_id == a.id)
+                 .order_by(f.voted_at, f.answer_id, f.user))
         if vote is not None:
-            query += " WHERE f.vote = ?"
-            params = (vote,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY f.voted_at, f.answer_id, f.user", params).fetchall()
+            query = query.where(f.vote == vote)
+        with self.db.engine.connect() as db:
+            rows = db.execute(query).all()
         return [FeedbackRow(r[0], r[1], r[2], json.loads(r[3]), bool(r[4]), r[5], r[6], r[7], r[8],
                             r[9]) for r in rows]

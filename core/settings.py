@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     audit_log_path: Path | None = None  # JSON lines, one per confidential-clearance request
 
+    # Issue 12: Chroma as the one source of truth, several replicas, shared state
+    ingest_lock_seconds: float = 60.0  # the writers' lease in Chroma, renewed while a run lives
+    state_url: str | None = None  # sqlite:///path or postgresql://...; unset: DATA_DIR/state.sqlite
+    pdf_dir: Path | None = None  # where replicas read PDFs; unset: the state database holds them
+    auth_failures_per_minute: int = 10  # failed API-key attempts per client address
+    forwarded_allow_ips: str = ""  # proxies whose X-Forwarded-For is trusted ("" = none)
+
     @field_validator("api_keys", "cors_origins", "slack_confidential_channels",
                      "slack_confidential_users", mode="before")
     @classmethod
@@ -110,14 +117,6 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
-
-    @property
-    def keyword_path(self) -> Path:
-        return self.data_dir / "keyword"
-
-    @property
-    def state_path(self) -> Path:
-        return self.data_dir / "ingest_state.json"
 
     @property
     def bot_db_path(self) -> Path:

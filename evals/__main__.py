@@ -125,8 +125,9 @@ def _feedback_export(args: argparse.Namespace) -> int:
     from bots.feedback import export_feedback  # the bot's store, only needed here
     from core.settings import get_settings
 
-    db = args.db or get_settings().bot_db_path
-    if not db.exists():
+    settings = get_settings()
+    db = args.db or settings.state_url or settings.bot_db_path  # the state database (issue 12)
+    if "://" not in str(db) and not db.exists():
         print(f"{db}: no feedback database", file=sys.stderr)
         return 1
     count = export_feedback(db, args.out)

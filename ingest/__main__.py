@@ -48,8 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     updates = {k: v for k, v in {"corpus_dir": args.corpus, "data_dir": args.data}.items() if v}
     if updates:
         settings = settings.model_copy(update=updates)
-    with readable_logs(args.verbose):
-        report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    from core.errors import AssistantError
+
+    try:
+        with readable_logs(args.verbose):
+            report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    except AssistantError as exc:  # another run holds the lock; the store cannot be reached
+        print(f"ingest: {exc}", file=sys.stderr)
+        return 2
     for problem in report.failed:
         print(f"FAILED {problem}", file=sys.stderr)
     print(report.summary())

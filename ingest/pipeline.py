@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -20,7 +19,9 @@ from ingest.clean import clean_pages
 from ingest.embed import Embedder, build_embedder
 from ingest.load import load_file
 from ingest.manifest import Source, discover, markdown_sibling
-from ingest.store import ChunkStore, KeywordIndex
+from core.pdfs import PdfStore
+from ingest.lock import WriterLock
+from ingest.store import ChunkStore, DocRecord
 
 log = logging.getLogger(__name__)
 PIPELINE_VERSION = "11"  # bump when load/clean/chunk or the store layout change, so every document is redone
@@ -84,40 +85,33 @@ def embedding_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.section}\n{chunk.text}"
 
 
-class StateFile:
-    """doc_id -> live content hash, a fast cache of what Chroma holds (Chroma stays the truth)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, str] | None:
-        try:
-            return json.loads(self.path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-
-    def write(self, state: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
-        tmp.replace(self.path)
-
-
 def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
                store: ChunkStore | None = None, rebuild: bool = False,
                progress: bool = True) -> IngestReport:
-    """Bring the index in line with corpus/: add, update and remove documents."""
+    """Bring the store in line with corpus/: add, update and remove documents.
+
+    What is already there is read from Chroma's document records (no local state), checked
+    against the chunks the store holds, and anything missing is ingested again; one run at a
+    time holds the writers' lock. `rebuild` fills a new layout and switches readers to it at
+    the end, so running replicas keep serving the old one meanwhile."""
     started = time.perf_counter()
     report = IngestReport()
     store = store or ChunkStore(settings)
-    state_file = StateFile(settings.state_path)
-    store.drop_single_collection()
-    if rebuild:
-        store.reset()
-        state_file.write({})
-    state = state_file.read()
-    if state is None:
-        state = store.live_documents()
+    with WriterLock(store, settings.ingest_lock_seconds):
+        store.begin(rebuild=rebuild)
+        records = store.records()
+        state = store.verified(records)  # doc_id -> hash of each document served whole
+        _ingest(settings, store, embedder, report, records, state, progress)
+        if rebuild:
+            store.switch()
+    report.chunks_total = store.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest(settings: Settings, store: ChunkStore, embedder: Embedder | None,
+            report: IngestReport, records: dict[str, DocRecord], state: dict[str, str],
+            progress: bool) -> None:
     sources, unsupported, missing = discover(settings.corpus_dir, settings.manifest_name,
                                              settings.default_visibility)
     for path in unsupported:
@@ -149,31 +143,41 @@ def run_ingest(settings: Settings, *, embedder: Embedder | None = None,
                 vectors = embedder.embed([embedding_text(c) for c in chunks])
                 store.discard_staged(doc_id)
                 store.stage(chunks, vectors, hashes[doc_id])
-                store.publish(doc_id, chunks, hashes[doc_id])
+                store.publish(doc_id, chunks, hashes[doc_id], document=source.document)
             except Exception as exc:
                 _record_failure(report, source, exc, state)
                 bar.update(1)
                 continue
             bar.set_postfix_str(f"{report.chunks_embedded + len(chunks)} chunks", refresh=False)
             bar.update(1)
-            (report.updated if doc_id in state else report.added).append(doc_id)
+            (report.updated if doc_id in records else report.added).append(doc_id)
             report.chunks_embedded += len(chunks)
-            state[doc_id] = hashes[doc_id]
-            state_file.write(state)
 
     present = {s.document.doc_id for s in sources} | set(missing)
-    for doc_id in sorted(set(state) - present):
+    for doc_id in sorted(set(records) - present):
         store.remove_document(doc_id)
-        del state[doc_id]
         report.removed.append(doc_id)
-    state_file.write(state)
+    _share_pdfs(settings, sources, hashes, report)
 
-    keyword = KeywordIndex(settings.keyword_path)
-    if report.added or report.updated or report.removed or rebuild or not keyword.current_version():
-        KeywordIndex.build(settings.keyword_path, store.live_chunks())
-    report.chunks_total = store.count()
-    report.seconds = time.perf_counter() - started
-    return report
+
+def _share_pdfs(settings: Settings, sources: list[Source], hashes: dict[str, str],
+                report: IngestReport) -> None:
+    """Copy each served document's PDF where every replica reads it (the state database or
+    PDF_DIR), so no replica needs a corpus copy; removed documents' PDFs go too."""
+    pdfs = PdfStore(settings)
+    try:
+        stored = pdfs.hashes()
+        failed = {line.split(":")[0] for line in report.failed}
+        for source in sources:
+            doc_id = source.document.doc_id
+            if (source.path.suffix.lower() == ".pdf" and stored.get(doc_id) != hashes[doc_id]
+                    and str(source.path) not in failed):
+                pdfs.put(doc_id, hashes[doc_id], source.path.read_bytes())
+        for doc_id in report.removed:
+            pdfs.drop(doc_id)
+    except Exception as exc:  # the index is fine; only the PDF links would be stale
+        log.exception("sharing PDFs failed")
+        report.failed.append(f"PDFs not shared with the replicas: {type(exc).__name__}: {exc}")
 
 
 def _record_failure(report: IngestReport, source: Source, exc: Exception,

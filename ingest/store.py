@@ -1,35 +1,49 @@
-"""Chunks + vectors -> Chroma (embedded or server), and the BM25 keyword index beside it.
+"""Chunks + vectors -> Chroma (embedded or server): the one source of truth for what is served.
 
-Visibility is always filtered inside the query: Chroma keeps one collection per visibility and a
-caller's query only ever opens the collections their clearance may read (a `where` on a metadata
-field made embedded Chroma scan every record: 0.6-1 s at 100k chunks against 30 ms without), and
-the BM25 search masks the other chunks out with `weight_mask`.
+Chroma holds the chunks (one collection per visibility: a caller's query only opens the
+collections their clearance may read; a `where` on a metadata field made embedded Chroma scan
+every record, 0.6-1 s at 100k chunks against 30 ms without), one record per document (content
+hash, visibility, chunk count, whether its publish completed) and, in a small `meta` collection,
+a pointer naming the live layout (the set of collections) and the generation, which every
+publish moves, plus the writers' lock. Readers derive everything else (keyword index, text cache,
+document list) from these and rebuild it when the generation moves (assistant/index.py).
+
+A chunk is served when it sits in its visibility's collection of the live layout AND its
+document's record names the same content hash and visibility: a publish first moves the record
+(so every reader stops serving the old version at once), then copies, then clears up.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
+import threading
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TypeVar
 
 import bm25s
 import chromadb
 import numpy as np
 import Stemmer
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import NotFoundError
 
-from core.errors import IndexNotReady
-from core.models import Chunk
+from core.errors import IndexNotReady, IngestError
+from core.models import Chunk, Document
 from core.settings import VISIBILITIES, Settings
 
 log = logging.getLogger(__name__)
 ADD_BATCH = 512
 STAGING = "staging"
+DOCS = "docs"
+META = "meta"
+POINTER, LOCK = "pointer", "lock"
 RECORD = ["documents", "metadatas"]
+UNIT = [1.0]  # bookkeeping records carry no meaning in their vector
+T = TypeVar("T")
+_EMBEDDED_OPEN = threading.Lock()  # Chroma's per-path system cache is not safe to fill from two threads
 
 
 def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
@@ -41,7 +55,80 @@ def chroma_client(settings: Settings) -> chromadb.api.ClientAPI:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                    settings=chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    with _EMBEDDED_OPEN:
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def fresh_embedded_client(settings: Settings) -> chromadb.api.ClientAPI:
+    """A new embedded client that reads what another process wrote (an open embedded client
+    keeps serving the vectors it loaded), made by forgetting Chroma's per-path cache."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with _EMBEDDED_OPEN:
+        SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+    return chroma_client(settings)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Which layout is live and how many publishes the store has seen."""
+
+    layout: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.layout}/{self.number}"
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """What the store serves of one document: the version (content hash), where, how much."""
+
+    document: Document
+    doc_hash: str
+    chunks: int
+    complete: bool = True
+    removing: bool = False
+
+    @property
+    def served(self) -> bool:
+        return not self.removing
+
+    def serves(self, meta: dict) -> bool:
+        """Whether a chunk record (its metadata) belongs to the version this record serves."""
+        return (self.served and meta.get("doc_hash") == self.doc_hash
+                and meta.get("visibility") == self.document.visibility)
+
+    def metadata(self) -> dict:
+        d = self.document
+        return {"doc_id": d.doc_id, "title": d.title, "organisation": d.organisation,
+                "date": d.date, "doc_type": d.doc_type, "visibility": d.visibility,
+                "source_url": d.source_url, "doc_hash": self.doc_hash, "chunks": self.chunks,
+                "complete": self.complete, "removing": self.removing}
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "DocRecord":
+        document = Document(doc_id=str(meta["doc_id"]), title=str(meta.get("title", "")),
+                            organisation=str(meta.get("organisation", "")),
+                            date=str(meta.get("date", "")), doc_type=str(meta.get("doc_type", "")),
+                            visibility=str(meta["visibility"]),
+                            source_url=str(meta.get("source_url", "")))
+        return cls(document, str(meta["doc_hash"]), int(meta["chunks"]),
+                   bool(meta.get("complete", True)), bool(meta.get("removing", False)))
+
+
+def read_all(collection: Collection, include: list[str], page: int = 5000) -> dict:
+    """Every record of a collection, read a page at a time (one `get` of 90k records makes
+    embedded Chroma's SQLite refuse: too many SQL variables)."""
+    out: dict = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        for key in out:
+            out[key] += list(got[key] if got[key] is not None else [])
+        if len(got["ids"]) < page:
+            return out
+        offset += page
 
 
 def _chunks(got: dict) -> list[Chunk]:
@@ -49,21 +136,97 @@ def _chunks(got: dict) -> list[Chunk]:
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
 
+def chunk_document(chunk: Chunk) -> Document:
+    return Document(doc_id=chunk.doc_id, title=chunk.title, organisation=chunk.organisation,
+                    date=chunk.date, doc_type=chunk.doc_type, visibility=chunk.visibility)
+
+
 class ChunkStore:
-    """Chunks in Chroma: one served collection per visibility, and a staging collection where a
-    new version of a document waits, invisible to readers, until `publish` copies it across."""
+    """Chunks in Chroma: one served collection per visibility, a staging collection where a new
+    version waits until `publish`, the documents' records, all under one layout name."""
 
     def __init__(self, settings: Settings, client: chromadb.api.ClientAPI | None = None) -> None:
-        self.client = client or chroma_client(settings)
+        self.settings = settings
+        # the client and the collections opened through it, swapped as one tuple (reopen,
+        # follow) so a reader thread never keeps a handle of the old client
+        self._conn: tuple[chromadb.api.ClientAPI, dict[str, Collection]] | None = \
+            (client, {}) if client is not None else None  # else made on first use
+        self.embedded = not settings.chroma_host
         self.prefix = settings.collection
-        self._open: dict[str, Collection] = {}
+        self.layout: str | None = None  # read from the pointer on first use
+
+    @property
+    def client(self) -> chromadb.api.ClientAPI:
+        if self._conn is None:
+            self._conn = (chroma_client(self.settings), {})
+        return self._conn[0]
+
+    @client.setter
+    def client(self, client: chromadb.api.ClientAPI) -> None:
+        self._conn = (client, {})
+
+    # ---- the pointer: live layout and generation ------------------------------------------
+
+    def _meta(self) -> Collection:
+        self.client  # noqa: B018 - made on first use
+        client, opened = self._conn
+        meta = opened.get(META)
+        if meta is None:
+            meta = opened[META] = client.get_or_create_collection(f"{self.prefix}-{META}",
+                                                                  embedding_function=None)
+        return meta
+
+    def generation(self) -> Generation | None:
+        """The live layout and publish count, or None for a store nothing was published to."""
+        got = self._meta().get(ids=[POINTER], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0]
+        return Generation(str(meta["layout"]), int(meta["generation"]))
+
+    def _set_pointer(self, layout: str, number: int) -> None:
+        self._meta().upsert(ids=[POINTER], embeddings=[UNIT], metadatas=[
+            {"layout": layout, "generation": number, "at": time.time()}])
+
+    def bump(self) -> None:
+        """Move the generation: every reader re-reads the records and rebuilds what it derives."""
+        current = self.generation()
+        live = current.layout if current else self.layout
+        self._set_pointer(live or self._layout(), (current.number if current else 0) + 1)
+
+    def follow(self) -> Generation | None:
+        """Re-read the pointer and serve its layout (after a rebuild switched it, or when the
+        collections this reader held were dropped)."""
+        current = self.generation()
+        self.layout = current.layout if current else None
+        self._conn = (self.client, {})
+        return current
+
+    def reopen(self) -> None:
+        """A fresh client: embedded Chroma only shows another process's vectors to a new one."""
+        self._conn = (fresh_embedded_client(self.settings) if self.embedded else self.client, {})
+
+    def _layout(self) -> str:
+        if self.layout is None:
+            current = self.generation()
+            if current is None:
+                raise IndexNotReady("the index is empty: run `python -m ingest`")
+            self.layout = current.layout
+        return self.layout
+
+    # ---- collections -----------------------------------------------------------------------
 
     def collection(self, part: str) -> Collection:
-        """The collection for a visibility (or STAGING), created on first use."""
-        if part not in self._open:
-            self._open[part] = self.client.get_or_create_collection(
-                f"{self.prefix}-{part}", metadata={"hnsw:space": "cosine"}, embedding_function=None)
-        return self._open[part]
+        """The live layout's collection for a visibility (or STAGING, DOCS)."""
+        self.client  # noqa: B018 - made on first use
+        client, opened = self._conn
+        collection = opened.get(part)
+        if collection is None:
+            space = {"hnsw:space": "cosine"} if part in VISIBILITIES or part == STAGING else None
+            collection = client.get_or_create_collection(
+                f"{self.prefix}-{self._layout()}-{part}", metadata=space, embedding_function=None)
+            opened[part] = collection
+        return collection
 
     def served(self, visibilities: Sequence[str] = tuple(sorted(VISIBILITIES))) -> list[Collection]:
         """The collections readers with these visibilities may query, and no others."""
@@ -72,27 +235,96 @@ class ChunkStore:
             raise ValueError(f"unknown visibility {sorted(unknown)}")
         return [self.collection(v) for v in sorted(set(visibilities))]
 
-    def reset(self) -> None:
-        """Drop every chunk (for --rebuild)."""
-        self._drop({f"{self.prefix}-{part}" for part in (*VISIBILITIES, STAGING)})
-        self._open.clear()
+    def _retrying(self, read: Callable[[], T]) -> T:
+        """Run a read; if its collections were dropped (a rebuild switched layouts), follow the
+        pointer to the new layout and run it once more."""
+        try:
+            return read()
+        except NotFoundError:
+            log.info("collections of layout %s are gone; following the pointer", self.layout)
+            self.follow()
+            return read()
 
-    def drop_single_collection(self) -> None:
-        """Remove the one-collection layout of versions before the split by visibility."""
-        self._drop({self.prefix})
+    # ---- writers ---------------------------------------------------------------------------
 
-    def _drop(self, names: set[str]) -> None:
-        for name in names & {c.name for c in self.client.list_collections()}:
-            self.client.delete_collection(name)
+    def begin(self, rebuild: bool = False) -> str:
+        """Pick the layout a run writes to (a new one for --rebuild, switched in at the end)
+        and drop collections no layout uses (an interrupted rebuild's, older versions')."""
+        current = self.generation()
+        self.layout = uuid.uuid4().hex[:10] if rebuild or current is None else current.layout
+        self._conn = (self.client, {})
+        keep = {f"{self.prefix}-{META}"} | {f"{self.prefix}-{layout}-{part}"
+                                            for layout in {self.layout, current and current.layout}
+                                            for part in (*VISIBILITIES, STAGING, DOCS)}
+        for name in {c.name for c in self.client.list_collections()} - keep:
+            if name == self.prefix or name.startswith(f"{self.prefix}-"):
+                log.info("dropping unused collection %s", name)
+                self.client.delete_collection(name)
+        if current is None:
+            self._set_pointer(self.layout, 1)
+        return self.layout
 
-    def count(self) -> int:
-        """Chunks readers can see."""
-        return sum(c.count() for c in self.served())
+    def switch(self) -> None:
+        """Point readers at this run's layout (after --rebuild filled it) and drop the old."""
+        current = self.generation()
+        self._set_pointer(self._layout(), (current.number if current else 0) + 1)
+        if current and current.layout != self.layout:
+            for part in (*VISIBILITIES, STAGING, DOCS):
+                name = f"{self.prefix}-{current.layout}-{part}"
+                if name in {c.name for c in self.client.list_collections()}:
+                    self.client.delete_collection(name)
 
-    def live_documents(self) -> dict[str, str]:
-        """doc_id -> content hash of the version readers currently see."""
-        return {m["doc_id"]: m["doc_hash"]
-                for c in self.served() for m in c.get(include=["metadatas"])["metadatas"] or []}
+    def records(self) -> dict[str, DocRecord]:
+        """doc_id -> record, for every document the layout knows of."""
+        got = self._retrying(lambda: read_all(self.collection(DOCS), ["metadatas"]))
+        return {i: DocRecord.from_metadata(m) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        got = self.collection(DOCS).get(ids=[doc_id], include=["metadatas"])
+        return DocRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
+
+    def _write_record(self, record: DocRecord) -> None:
+        self.write_records([record])
+
+    def write_records(self, records: Sequence[DocRecord]) -> None:
+        """Upsert document records (bulk loads such as bench/query.py's synthetic store)."""
+        for start in range(0, len(records), ADD_BATCH):
+            batch = records[start:start + ADD_BATCH]
+            self.collection(DOCS).upsert(ids=[r.document.doc_id for r in batch],
+                                         embeddings=[UNIT] * len(batch),
+                                         metadatas=[r.metadata() for r in batch])
+
+    def verified(self, records: dict[str, DocRecord]) -> dict[str, str]:
+        """doc_id -> content hash of each document served whole. Cheap when the collections
+        hold exactly the chunks the records count; otherwise every chunk is checked, chunks
+        no record serves are deleted, and documents missing chunks are left out (redone)."""
+        staged = read_all(self.collection(STAGING), [])["ids"]  # an interrupted run's
+        for start in range(0, len(staged), ADD_BATCH):
+            self.collection(STAGING).delete(ids=staged[start:start + ADD_BATCH])
+        whole = {d: r for d, r in records.items() if r.complete and r.served}
+        expected = {v: sum(r.chunks for r in whole.values() if r.document.visibility == v)
+                    for v in VISIBILITIES}
+        if all(self.collection(v).count() == expected[v] for v in VISIBILITIES):
+            return {d: r.doc_hash for d, r in whole.items()}
+        counts: dict[str, int] = {}
+        for visibility in sorted(VISIBILITIES):
+            got = read_all(self.collection(visibility), ["metadatas"])
+            stray = []
+            for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+                record = records.get(str(meta.get("doc_id")))
+                if record is not None and record.serves(meta):
+                    counts[record.document.doc_id] = counts.get(record.document.doc_id, 0) + 1
+                else:
+                    stray.append(chunk_id)
+            for start in range(0, len(stray), ADD_BATCH):
+                self.collection(visibility).delete(ids=stray[start:start + ADD_BATCH])
+            if stray:
+                log.info("removed %d %s chunks no document record serves", len(stray), visibility)
+        lost = sorted(d for d, r in whole.items() if counts.get(d, 0) != r.chunks)
+        for doc_id in lost:
+            log.warning("%s: the store holds %d of its %d chunks; it will be ingested again",
+                        doc_id, counts.get(doc_id, 0), whole[doc_id].chunks)
+        return {d: r.doc_hash for d, r in whole.items() if d not in lost}
 
     def stage(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hash: str) -> None:
         """Write a new version's chunks, invisible to readers until `publish`."""
@@ -106,25 +338,33 @@ class ChunkStore:
                 metadatas=[{**c.metadata(), "doc_hash": doc_hash} for c in batch],
             )
 
-    def publish(self, doc_id: str, chunks: Sequence[Chunk], doc_hash: str) -> None:
-        """Copy the staged version into its visibility's collection, then drop every other
-        version of the document (from every collection: its visibility may have changed)."""
-        staging = self.collection(STAGING)
+    def publish(self, doc_id: str, chunks: Sequence[Chunk], doc_hash: str,
+                document: Document | None = None) -> None:
+        """Serve the staged version. A visibility change first moves the record (readers stop
+        serving the old version everywhere at that moment); then the chunks are copied, the
+        record switched to the new version in one write, and the old chunks deleted."""
+        document = document or chunk_document(chunks[0])
+        visibility = document.visibility
+        if any(c.visibility != visibility for c in chunks):
+            raise IngestError(f"{doc_id}: chunks disagree with the document's visibility")
+        old = self.record(doc_id)
+        new = DocRecord(document, doc_hash, len(chunks), complete=False)
+        if old is not None and old.document.visibility != visibility:
+            self._write_record(new)
+            self.bump()
+        staging, target = self.collection(STAGING), self.collection(visibility)
         for start in range(0, len(chunks), ADD_BATCH):
             ids = [c.id for c in chunks[start:start + ADD_BATCH]]
             got = staging.get(ids=ids, include=["embeddings", *RECORD])
             if len(got["ids"]) != len(ids):
                 raise RuntimeError(f"{doc_id}: {len(ids) - len(got['ids'])} staged chunks missing")
-            for visibility in {m["visibility"] for m in got["metadatas"]}:
-                keep = [n for n, m in enumerate(got["metadatas"]) if m["visibility"] == visibility]
-                self.collection(visibility).upsert(
-                    ids=[got["ids"][n] for n in keep],
-                    embeddings=np.asarray(got["embeddings"])[keep],
-                    documents=[got["documents"][n] for n in keep],
-                    metadatas=[got["metadatas"][n] for n in keep],
-                )
+            target.upsert(ids=got["ids"], embeddings=np.asarray(got["embeddings"]),
+                          documents=got["documents"], metadatas=got["metadatas"])
+        self._write_record(DocRecord(document, doc_hash, len(chunks)))
+        self.bump()
         for collection in self.served():
-            collection.delete(where={"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+            collection.delete(where={"$and": [{"doc_id": doc_id}, {"$or": [
+                {"doc_hash": {"$ne": doc_hash}}, {"visibility": {"$ne": visibility}}]}]})
         staging.delete(where={"doc_id": doc_id})
 
     def discard_staged(self, doc_id: str) -> None:
@@ -133,31 +373,89 @@ class ChunkStore:
 
     def staged_chunks(self) -> list[Chunk]:
         """Chunks written but not published (normally none)."""
-        return _chunks(self.collection(STAGING).get(include=RECORD))
+        return _chunks(read_all(self.collection(STAGING), RECORD))
 
     def remove_document(self, doc_id: str) -> None:
+        """Withdraw the record first (readers stop serving it), then delete the chunks."""
+        record = self.record(doc_id)
+        if record is not None:
+            self._write_record(DocRecord(record.document, record.doc_hash, record.chunks,
+                                         complete=False, removing=True))
+            self.bump()
         for collection in (*self.served(), self.collection(STAGING)):
             collection.delete(where={"doc_id": doc_id})
+        self.collection(DOCS).delete(ids=[doc_id])
+        self.bump()
+
+    # ---- readers ---------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Chunks in the served collections."""
+        return self._retrying(lambda: sum(c.count() for c in self.served()))
+
+    def live_records(self, visibilities: Sequence[str]) -> list[tuple[Chunk, str]]:
+        """Every chunk in these collections with its document's content hash (for building a
+        reader's keyword index; the caller keeps those its records serve)."""
+        def read() -> list[tuple[Chunk, str]]:
+            out = []
+            for collection in self.served(visibilities):
+                got = read_all(collection, RECORD)
+                out += [(Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
+                        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            return out
+        return self._retrying(read)
+
+    def document_records(self, doc_ids: Sequence[str],
+                         visibilities: Sequence[str]) -> list[tuple[Chunk, str]]:
+        """The chunks of these documents in these collections, with their content hashes."""
+        def read() -> list[tuple[Chunk, str]]:
+            out = []
+            for collection in self.served(visibilities):
+                for start in range(0, len(doc_ids), 100):
+                    got = collection.get(where={"doc_id": {"$in": list(doc_ids[start:start + 100])}},
+                                         include=RECORD)
+                    out += [(Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
+                            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            return out
+        return self._retrying(read)
 
     def live_chunks(self) -> list[Chunk]:
-        """Every chunk readers can see, for rebuilding the keyword index."""
-        return [c for collection in self.served() for c in _chunks(collection.get(include=RECORD))]
+        """Every chunk a current record serves."""
+        records = self.records()
+        return [c for c, h in self.live_records(tuple(sorted(VISIBILITIES)))
+                if c.doc_id in records and records[c.doc_id].serves(
+                    {"doc_hash": h, "visibility": c.visibility})]
 
     def nearest(self, vector: np.ndarray, visibilities: Sequence[str],
                 n: int) -> list[tuple[str, float]]:
         """Ids and cosine similarity of the nearest chunks among the allowed visibilities: each
         allowed collection is asked for its best `n` (ids only, the cheap part of a query),
         and the best `n` of those returned."""
-        found: list[tuple[str, float]] = []
-        for collection in self.served(visibilities):
-            result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-            found += [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
-        return sorted(found, key=lambda hit: -hit[1])[:n]
+        def read() -> list[tuple[str, float]]:
+            found: list[tuple[str, float]] = []
+            for collection in self.served(visibilities):
+                result = collection.query(query_embeddings=[vector], n_results=n,
+                                          include=["distances"])
+                found += [(i, 1.0 - float(d))
+                          for i, d in zip(result["ids"][0], result["distances"][0])]
+            return sorted(found, key=lambda hit: -hit[1])[:n]
+        return self._retrying(read)
+
+    def chunk_records(self, ids: Sequence[str],
+                      visibilities: Sequence[str]) -> dict[str, tuple[Chunk, str]]:
+        """id -> (chunk, its document's content hash), from the allowed collections only."""
+        def read() -> dict[str, tuple[Chunk, str]]:
+            out = {}
+            for collection in self.served(visibilities):
+                got = collection.get(ids=list(ids), include=RECORD)
+                out.update({i: (Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
+                            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])})
+            return out
+        return self._retrying(read)
 
     def chunks(self, ids: Sequence[str], visibilities: Sequence[str]) -> dict[str, Chunk]:
         """The chunks with these ids, from the allowed collections only."""
-        return {c.id: c for collection in self.served(visibilities)
-                for c in _chunks(collection.get(ids=list(ids), include=RECORD))}
+        return {i: c for i, (c, _) in self.chunk_records(ids, visibilities).items()}
 
     def query(self, vector: np.ndarray, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks among the allowed visibilities, with cosine similarity."""
@@ -175,149 +473,3 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed words: the keyword index's view of text."""
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(),
                           return_ids=False, show_progress=False)
-
-
-class KeywordIndex:
-    """BM25 over the live chunks, saved as versioned folders behind an atomic `CURRENT` file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.version: str | None = None
-        self.bm25: bm25s.BM25 | None = None
-        self.chunks: list[Chunk] = []
-        self.visibility = np.array([], dtype=object)
-        self.position: dict[str, int] = {}
-        self._masks: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
-
-    @staticmethod
-    def build(path: Path, chunks: list[Chunk]) -> str:
-        """Write a new index for `chunks` and switch readers to it in one rename."""
-        path.mkdir(parents=True, exist_ok=True)
-        version = uuid.uuid4().hex[:12]
-        folder = path / f"v-{version}"
-        folder.mkdir()
-        ordered = sorted(chunks, key=lambda c: c.id)
-        if ordered:  # an empty index cannot be saved; `load` reads no records as no index
-            bm25 = bm25s.BM25()
-            bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in ordered]),
-                       show_progress=False)
-            bm25.save(str(folder / "bm25"), show_progress=False)
-        records = [{"id": c.id, "text": c.text, "meta": c.metadata()} for c in ordered]
-        (folder / "chunks.json").write_text(json.dumps(records))
-        pointer = path / "CURRENT.tmp"
-        pointer.write_text(f"v-{version}")
-        os.replace(pointer, path / "CURRENT")
-        for old in path.glob("v-*"):
-            if old.name != f"v-{version}":
-                shutil.rmtree(old, ignore_errors=True)
-        return version
-
-    def current_version(self) -> str | None:
-        try:
-            return (self.path / "CURRENT").read_text().strip()
-        except FileNotFoundError:
-            return None
-
-    def load(self) -> None:
-        """(Re)load the index if ingestion has published a new one since the last call."""
-        version = self.current_version()
-        if version is None:
-            raise IndexNotReady("keyword index missing: run `python -m ingest` first")
-        if version == self.version:
-            return
-        folder = self.path / version
-        try:  # a damaged index is "not ready" (503 and a log line), not a crash on every route
-            records = json.loads((folder / "chunks.json").read_text())
-            chunks = [Chunk.from_record(r["id"], r["text"], r["meta"]) for r in records]
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if records else None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.error("keyword index %s is damaged (%s: %s)", folder, type(exc).__name__, exc)
-            raise IndexNotReady("keyword index damaged: run `python -m ingest --rebuild`") from exc
-        self.chunks, self.bm25 = chunks, bm25
-        self.visibility = np.array([c.visibility for c in self.chunks], dtype=object)
-        self.position = {c.id: i for i, c in enumerate(self.chunks)}
-        self.version = version
-
-    def chunk(self, chunk_id: str) -> Chunk | None:
-        """The indexed chunk with this id (ids name one version of a document), if loaded."""
-        self.load()
-        at = self.position.get(chunk_id)
-        return None if at is None else self.chunks[at]
-
-    def next_chunk(self, chunk: Chunk) -> Chunk | None:
-        """The chunk that follows `chunk` in its document (ids sort in reading order)."""
-        self.load()
-        at = self.position.get(chunk.id)
-        if at is None or at + 1 >= len(self.chunks):
-            return None
-        following = self.chunks[at + 1]
-        return following if following.doc_id == chunk.doc_id else None
-
-    def first_chunk(self, chunk: Chunk) -> Chunk | None:
-        """The first chunk of `chunk`'s document: its cover sheet or title page."""
-        self.load()
-        at = self.position.get(chunk.id)
-        if at is None:
-            return None
-        while at > 0 and self.chunks[at - 1].doc_id == chunk.doc_id:
-            at -= 1
-        return self.chunks[at]
-
-    def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
-        """Share of the query's index terms each chunk's title, section and text contain.
-
-        Read from the index's postings (the chunks the query's terms occur in) rather than by
-        re-tokenizing every candidate, which cost more than the rest of a retrieval; a chunk
-        the loaded index does not hold yet (published a moment ago) is tokenized instead.
-        """
-        self.load()
-        terms = set(tokenize([query])[0])
-        if not terms:
-            return [0.0] * len(chunks)
-        counts = np.zeros(len(self.chunks) + 1, dtype=np.int32)  # the last cell stays 0
-        for term in terms:
-            counts[self._postings(term)] += 1
-        missing = [c for c in chunks if c.id not in self.position]
-        found = dict(zip((c.id for c in missing),
-                         tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in missing])))
-        return [len(terms & set(found[c.id])) / len(terms) if c.id in found
-                else float(counts[self.position[c.id]]) / len(terms) for c in chunks]
-
-    def visible_mask(self, visibilities: Sequence[str]) -> np.ndarray:
-        """1.0 for each loaded chunk these visibilities may read, else 0.0."""
-        # np.isin over 100k object strings was three quarters of a search: reuse the mask
-        # while the visibility array it was computed from is still the loaded one
-        visibility, key = self.visibility, tuple(sorted(visibilities))
-        cached = self._masks.get(key)
-        if cached is None or cached[0] is not visibility:
-            cached = (visibility, np.isin(visibility, list(key)).astype(np.float32))
-            self._masks[key] = cached
-        return cached[1]
-
-    def known_terms(self, terms: set[str], visibilities: Sequence[str]) -> set[str]:
-        """The index terms that occur in at least one chunk these visibilities may read (so
-        what a public caller is told never depends on confidential documents' words)."""
-        self.load()
-        mask = self.visible_mask(visibilities)
-        return {term for term in terms if mask[self._postings(term)].any()}
-
-    def _postings(self, term: str) -> np.ndarray:
-        """Positions of the loaded chunks that contain `term` (none if it is not indexed)."""
-        token = self.bm25.vocab_dict.get(term) if self.bm25 is not None else None
-        if token is None:
-            return np.zeros(0, dtype=np.int64)
-        postings = self.bm25.scores
-        return postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
-
-    def search(self, query: str, visibilities: Sequence[str], n: int) -> list[tuple[Chunk, float]]:
-        """Top BM25 chunks among the allowed visibilities (others masked out in the search)."""
-        self.load()
-        if self.bm25 is None or not self.chunks:
-            return []
-        tokens = tokenize([query])
-        if not tokens[0]:
-            return []
-        mask = self.visible_mask(visibilities)
-        k = min(n, len(self.chunks))
-        ids, scores = self.bm25.retrieve(tokens, k=k, weight_mask=mask, show_progress=False)
-        return [(self.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]

@@ -55,11 +55,12 @@ class UvicornProcess:
         self.process: subprocess.Popen | None = None
 
     def launch(self, factory: str, ready_path: str, ready_codes: tuple[int, ...],
-               timeout: float, log_level: str = "warning") -> None:
+               timeout: float, log_level: str = "warning", extra: tuple[str, ...] = ()) -> None:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", factory, "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level,
+             "--no-proxy-headers", *extra],  # as `make serve`: the app trusts FORWARDED_ALLOW_IPS only
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -97,8 +98,15 @@ class ApiServer(UvicornProcess):
         self.settings = settings.model_copy(update={"public_base_url": self.base_url, **overrides})
         self.env.update(settings_env(self.settings))
 
-    def start(self, timeout: float = 120.0) -> "ApiServer":
-        self.launch("server:create_app", "/readyz", (200, 503), timeout)
+    def start(self, timeout: float = 120.0, workers: int = 1) -> "ApiServer":
+        extra = ("--workers", str(workers)) if workers > 1 else ()
+        self.launch("server:create_app", "/readyz", (200, 503), timeout, extra=extra)
+        deadline = time.monotonic() + timeout  # then past the keyword index's first build
+        while time.monotonic() < deadline:
+            ready = httpx.get(f"{self.base_url}/readyz", timeout=30)
+            if ready.status_code == 200 or "building" not in ready.text:
+                break
+            time.sleep(0.1)
         return self
 
     def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
@@ -119,7 +127,7 @@ def api_settings(base: Settings, **overrides: object) -> Settings:
     """The base settings plus the two test API keys and a generous rate limit."""
     return base.model_copy(update={
         "api_keys": [f"{PUBLIC_KEY}=public", f"{CONFIDENTIAL_KEY}=confidential"],
-        "rate_limit_per_minute": 100_000, "cors_origins": ["http://intranet.example"],
+        "rate_limit_per_minute": 100_000, "auth_failures_per_minute": 100_000, "cors_origins": ["http://intranet.example"],
         **overrides,
     })
 
@@ -161,8 +169,9 @@ class FakeRetriever:
         return [Hit(_chunk(d, f"{d.title} says places matter.", 3), 1.0 / (i + 1))
                 for i, d in enumerate(docs)][:top_k]
 
-    def readiness(self) -> dict[str, int]:
-        return {"chunks": 2}
+    def readiness(self) -> dict[str, dict]:
+        return {"generation": {"store": "a/1", "built": "a/1", "behind": False},
+                "counts": {"chunks": 2}}
 
 
 class FakeAnswerer:

@@ -11,6 +11,7 @@ from pypdf import PdfReader, PdfWriter
 from core.models import Chunk
 from core.settings import Settings
 from ingest.embed import HashEmbedder
+from assistant.index import LiveIndex
 from ingest.store import ChunkStore
 
 NHSE = "nhse-lga-2021-09-thriving-places-guidance"
@@ -27,6 +28,13 @@ def live_chunks(settings: Settings, doc_id: str | None = None) -> list[Chunk]:
     chunks = ChunkStore(settings).live_chunks()
     return sorted((c for c in chunks if doc_id is None or c.doc_id == doc_id),
                   key=lambda c: (c.doc_id, c.ordinal))
+
+
+def keyword_index(settings: Settings) -> LiveIndex:
+    """A replica's keyword view of the store, as an API process would build it."""
+    index = LiveIndex(ChunkStore(settings))
+    index.sync()
+    return index
 
 
 def all_records(settings: Settings) -> list[dict]:
@@ -124,10 +132,10 @@ class KilledStore(ChunkStore):
         super().__init__(settings)
         self.kill_doc = kill_doc
 
-    def publish(self, doc_id, chunks, doc_hash) -> None:  # noqa: ANN001
+    def publish(self, doc_id, chunks, doc_hash, document=None) -> None:  # noqa: ANN001
         if doc_id == self.kill_doc:
             raise KeyboardInterrupt(f"killed before publishing {doc_id}")
-        super().publish(doc_id, chunks, doc_hash)
+        super().publish(doc_id, chunks, doc_hash, document)
 
 
 def query_vector(text: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import httpx
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,18 @@ def test_healthz_says_the_process_is_up(api_server):
         assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_reports_the_loaded_index(api_server):
-    with api_server.client() as client:
-        response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ready"
-    assert response.json()["counts"]["chunks"] > 0
+def test_readyz_reports_the_generation_and_counts_only_to_confidential_callers(api_server):
+    for key in (None, PUBLIC_KEY, "not-a-key"):
+        with api_server.client(key) as client:
+            response = client.get("/readyz")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ready" and "counts" not in body and "chunks" not in response.text
+        assert body["generation"]["store"] == body["generation"]["built"]
+        assert body["generation"]["behind"] is False
+    with api_server.client(CONFIDENTIAL_KEY) as client:
+        counts = client.get("/readyz").json()["counts"]
+    assert counts["chunks"] > 0 and counts["documents"] == 5
 
 
 # ---- ask and stream ----------------------------------------------------------------------------
@@ -366,6 +373,19 @@ def test_rate_limiter_refills_over_time():
     assert limiter.charge("a") == 0
 
 
+def test_idle_rate_buckets_expire_and_a_sweep_runs_every_few_hundred_charges():
+    import assistant.ratelimit as ratelimit
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
+    limiter.charge("idle")
+    now[0] = 61.0
+    for n in range(ratelimit.EXPIRE_EVERY - 1):
+        limiter.charge(f"busy{n % 3}")
+    assert set(limiter._buckets) == {"busy0", "busy1", "busy2"}  # the 500th charge swept
+    assert limiter.charge("idle") == 0
+
+
 @pytest.mark.parametrize("pairs", [["k"], ["k=secret"], ["=public"]])
 def test_malformed_api_keys_are_refused_at_start(pairs):
     with pytest.raises(ValueError, match="KEY=public or KEY=confidential"):
@@ -375,3 +395,38 @@ def test_malformed_api_keys_are_refused_at_start(pairs):
 def test_assistant_api_keys_env_var_is_read(monkeypatch):
     monkeypatch.setenv("ASSISTANT_API_KEYS", "k1=public,k2=confidential")
     assert load_api_keys(Settings(_env_file=None)) == {"k1": "public", "k2": "confidential"}
+def test_bad_keys_from_one_address_are_throttled_before_the_next_key_is_checked(
+        indexed_settings, tmp_path):
+    settings = api_settings(indexed_settings, auth_failures_per_minute=3,
+                            state_url=str(tmp_path / "state.sqlite"))
+    server = ApiServer(settings, tmp_path / "server.log").start()
+    try:
+        with server.client("wrong-key") as wrong, server.client(PUBLIC_KEY) as right:
+            statuses = [wrong.get("/v1/documents", headers={"X-Forwarded-For": f"10.0.0.{n}"})
+                        .status_code for n in range(3)]  # not trusted: all one address
+            throttled = right.get("/v1/documents")  # a right key, but from the same address
+            anonymous = httpx.get(f"{server.base_url}/v1/documents", timeout=30)
+        assert statuses == [401, 401, 401]
+        assert_error(throttled, 429, "rate_limited")
+        assert 1 <= int(throttled.headers["retry-after"]) <= 20
+        assert anonymous.status_code == 200  # no key, no failure: anonymous access still works
+    finally:
+        server.stop()
+
+
+def test_forwarded_addresses_are_trusted_only_from_the_configured_proxies(indexed_settings,
+                                                                           tmp_path):
+    settings = api_settings(indexed_settings, auth_failures_per_minute=2,
+                            state_url=str(tmp_path / "state.sqlite"),
+                            forwarded_allow_ips="127.0.0.1")
+    server = ApiServer(settings, tmp_path / "server.log").start()
+    try:
+        with server.client("wrong-key") as wrong, server.client(PUBLIC_KEY) as right:
+            for _ in range(2):
+                wrong.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.1"})
+            blocked = right.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.1"})
+            other = right.get("/v1/documents", headers={"X-Forwarded-For": "10.0.0.2"})
+        assert_error(blocked, 429, "rate_limited")
+        assert other.status_code == 200
+    finally:
+        server.stop()

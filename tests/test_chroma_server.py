@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from ingest.pipeline import embedding_text, run_ingest
-from ingest.store import ChunkStore, KeywordIndex
+from ingest.store import ChunkStore
 from tests.api_server import free_port
 from tests.conftest import REPO
-from tests.ingest_helpers import ALL_DOCS, BOB, EVERYONE, query_vector
+from tests.ingest_helpers import ALL_DOCS, BOB, EVERYONE, keyword_index, query_vector
 
 pytestmark = pytest.mark.slow
 CHROMA = REPO / ".venv" / "bin" / "chroma"
@@ -63,7 +63,7 @@ def test_ingest_into_a_chroma_server_and_query_back(hash_settings, chroma_server
     assert hits[0][0] == stored and hits[0][1] > 0.999  # the vector it was stored with
     public = store.query(query_vector("Southwark strategic options"), ("public",), n=50)
     assert {c.visibility for c, _ in public} == {"public"}
-    assert KeywordIndex(settings.keyword_path).search("Delegations to Place", EVERYONE, n=1)
+    assert keyword_index(settings).search("Delegations to Place", EVERYONE, n=1)
 
     again = run_ingest(settings, progress=False)
     assert again.chunks_embedded == 0 and sorted(again.unchanged) == ALL_DOCS

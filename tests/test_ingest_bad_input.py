@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import run_ingest
-from ingest.store import KeywordIndex
 from tests.conftest import REPO
-from tests.ingest_helpers import (ALL_DOCS, BOB, LBBD, NHSE, SOUTHWARK, SWBH, blank_pdf,
+from tests.ingest_helpers import (keyword_index, ALL_DOCS, BOB, LBBD, NHSE, SOUTHWARK, SWBH, blank_pdf,
                                   encrypted_copy, live_chunks, replace_file, truncated_copy)
 
 
@@ -71,7 +70,7 @@ def test_first_run_with_every_document_broken_reports_each_and_serves_nothing(ha
     for problem in problems:
         assert [f for f in report.failed if f.startswith(problem)] != [], problem
     assert report.added == [] and report.chunks_total == 0
-    assert KeywordIndex(hash_settings.keyword_path).search("place", ("public",), n=5) == []
+    assert keyword_index(hash_settings).search("place", ("public",), n=5) == []
 
 
 def test_cli_exits_non_zero_and_prints_each_failure(hash_settings, tmp_path):

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from core.models import Chunk
-from ingest.store import ChunkStore, KeywordIndex
+from ingest.store import ChunkStore
 from tests.conftest import CORPUS
 from tests.ingest_helpers import (ALL_DOCS, BOB, EVERYONE, LBBD, NHSE, SOUTHWARK, SWBH,
                                   chunk_containing, live_chunks, pdf_page_of)
@@ -36,15 +36,12 @@ def test_known_sentence_lands_in_a_chunk_with_its_printed_page(chunks, doc_id, s
     assert chunk.page_of(chunk.text.index(sentence)) == page
 
 
-def test_known_sentence_is_found_by_a_live_vector_query(indexed_settings):
+def test_known_sentence_is_found_by_a_live_vector_query(indexed_settings, chunks):
     from ingest.embed import build_embedder
-
     from ingest.pipeline import embedding_text
 
     sentence = "Delegations to Place will be supported by agreement on outcomes and metrics"
-    keyword = KeywordIndex(indexed_settings.keyword_path)
-    keyword.load()
-    [stored] = [c for c in keyword.chunks if sentence in c.text and c.doc_id == BOB]
+    [stored] = [c for c in chunks if sentence in c.text and c.doc_id == BOB]
     vector = build_embedder(indexed_settings).embed([embedding_text(stored)])[0]
     hits = ChunkStore(indexed_settings).query(vector, EVERYONE, n=3)
     assert hits[0][0].id == stored.id  # what was embedded at ingest is what is found

@@ -3,9 +3,9 @@ import pytest
 
 from ingest.embed import HashEmbedder
 from ingest.pipeline import run_ingest
-from ingest.store import ChunkStore, KeywordIndex
-from tests.ingest_helpers import (ALL_DOCS, EVERYONE, LBBD, KilledStore, all_records, live_chunks,
-                                  query_vector)
+from ingest.store import ChunkStore
+from tests.ingest_helpers import (ALL_DOCS, EVERYONE, LBBD, KilledStore, all_records, keyword_index,
+                                  live_chunks, query_vector)
 from tests.test_ingest_incremental import NEW_SENTENCE, NOTE, add_markdown_document
 
 
@@ -23,7 +23,7 @@ def test_kill_after_staging_keeps_the_old_version_whole_and_the_next_run_repairs
     assert live_chunks(hash_settings, NOTE) == old
     hits = ChunkStore(hash_settings).query(query_vector(NEW_SENTENCE), EVERYONE, n=200)
     assert {c.id for c, _ in hits if c.doc_id == NOTE} == {c.id for c in old}
-    keyword = KeywordIndex(hash_settings.keyword_path)
+    keyword = keyword_index(hash_settings)
     assert keyword.search("zanzibar", EVERYONE, n=5) == []
     assert {c.id for c, _ in keyword.search("Place Partnership lead", EVERYONE, n=100)
             if c.doc_id == NOTE} <= {c.id for c in old}
@@ -33,7 +33,8 @@ def test_kill_after_staging_keeps_the_old_version_whole_and_the_next_run_repairs
     assert [m for m in all_records(hash_settings) if not m["live"]] == []
     new = live_chunks(hash_settings, NOTE)
     assert NEW_SENTENCE in new[-1].text and {c.id for c in new}.isdisjoint({c.id for c in old})
-    assert [c.doc_id for c, _ in keyword.search("zanzibar", EVERYONE, n=5)] == [NOTE]
+    keyword.sync()
+    assert [c.doc_id for c, _ in keyword_index(hash_settings).search("zanzibar", EVERYONE, n=5)] == [NOTE]
 
 
 class FailingEmbedder(HashEmbedder):

@@ -3,9 +3,8 @@ import logging
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
-from ingest.store import KeywordIndex
 from tests.ingest_helpers import (ALL_DOCS, EVERYONE, LBBD, SOUTHWARK, SWBH, add_row, all_records,
-                                  drop_row, live_chunks, replace_file, set_visibility)
+                                  drop_row, keyword_index, live_chunks, replace_file, set_visibility)
 
 NOTE = "test-council-note"
 NEW_SENTENCE = "The zanzibar committee meets every second Tuesday."
@@ -35,9 +34,10 @@ def test_unchanged_corpus_embeds_nothing(hash_settings):
     assert second.chunks_total == first.chunks_total
 
 
-def test_lost_state_file_falls_back_to_chroma_and_embeds_nothing(hash_settings):
+def test_what_is_there_is_read_from_chroma_not_from_local_files(hash_settings, tmp_path):
     run_ingest(hash_settings, progress=False)
-    hash_settings.state_path.unlink()
+    leftovers = sorted(p.name for p in hash_settings.data_dir.iterdir() if "-" not in p.name)
+    assert leftovers == ["chroma", "slack.sqlite"]  # no state file, no keyword index; the PDFs
     again = run_ingest(hash_settings, progress=False)
     assert again.chunks_embedded == 0 and sorted(again.unchanged) == ALL_DOCS
 
@@ -56,7 +56,7 @@ def test_edited_markdown_document_is_the_only_one_updated(hash_settings):
         {d: ids for d, ids in before.items() if d != NOTE}
     assert set(after[NOTE]).isdisjoint(before[NOTE])  # the old version is gone, not doubled
     assert NEW_SENTENCE in live_chunks(hash_settings, NOTE)[-1].text
-    found = KeywordIndex(hash_settings.keyword_path).search("zanzibar", EVERYONE, n=3)
+    found = keyword_index(hash_settings).search("zanzibar", EVERYONE, n=3)
     assert [c.doc_id for c, _ in found] == [NOTE]
 
 
@@ -92,9 +92,9 @@ def test_removed_file_and_row_removes_its_chunks(hash_settings):
     report = run_ingest(hash_settings, progress=False)
     assert report.removed == [SWBH] and report.failed == [] and report.chunks_embedded == 0
     assert SWBH not in {m["doc_id"] for m in all_records(hash_settings)}
-    keyword = KeywordIndex(hash_settings.keyword_path)
-    keyword.load()
-    assert SWBH not in {c.doc_id for c in keyword.chunks}
+    keyword = keyword_index(hash_settings)
+    assert SWBH not in {d.doc_id for d in keyword.documents()}
+    assert SWBH not in {c.doc_id for c, _ in keyword.search("Sandwell", EVERYONE, n=50)}
 
 
 def test_file_without_manifest_row_is_confidential_with_a_warning(hash_settings, caplog):
@@ -106,7 +106,7 @@ def test_file_without_manifest_row_is_confidential_with_a_warning(hash_settings,
     assert any("unlisted-minutes.md" in r.getMessage() and "no manifest row" in r.getMessage()
                and "confidential" in r.getMessage() for r in caplog.records)
     assert {c.visibility for c in live_chunks(hash_settings, "unlisted-minutes")} == {"confidential"}
-    keyword = KeywordIndex(hash_settings.keyword_path)
+    keyword = keyword_index(hash_settings)
     assert keyword.search("quokka", ("public",), n=3) == []
     assert [c.doc_id for c, _ in keyword.search("quokka", EVERYONE, n=3)] == ["unlisted-minutes"]
 
@@ -118,7 +118,7 @@ def test_changing_visibility_in_the_manifest_reingests_the_document(hash_setting
     report = run_ingest(hash_settings, progress=False)
     assert report.updated == [SOUTHWARK] and len(report.unchanged) == 4
     assert {c.visibility for c in live_chunks(hash_settings, SOUTHWARK)} == {"public"}
-    found = KeywordIndex(hash_settings.keyword_path).search("Southwark", ("public",), n=20)
+    found = keyword_index(hash_settings).search("Southwark", ("public",), n=20)
     assert SOUTHWARK in {c.doc_id for c, _ in found}
 
 
@@ -141,9 +141,12 @@ def test_an_index_in_the_old_single_collection_layout_is_replaced(hash_settings)
     from ingest.store import ChunkStore
 
     store = ChunkStore(hash_settings)
-    store.client.get_or_create_collection(hash_settings.collection)  # the pre-split layout
+    prefix = hash_settings.collection
+    for old in (prefix, f"{prefix}-public", f"{prefix}-confidential"):  # two earlier layouts
+        store.client.get_or_create_collection(old)
     report = run_ingest(hash_settings, progress=False)
     names = {c.name for c in store.client.list_collections()}
-    assert hash_settings.collection not in names
-    assert {f"{hash_settings.collection}-public", f"{hash_settings.collection}-confidential"} <= names
+    layout = store.generation().layout
+    assert names == {f"{prefix}-meta"} | {f"{prefix}-{layout}-{part}" for part in
+                                          ("public", "confidential", "staging", "docs")}
     assert sorted(report.added) == ALL_DOCS and report.chunks_total == store.count() > 0

@@ -1,7 +1,7 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
 from assistant.retrieve import dedupe_overlaps, fuse_rrf, rescore_by_coverage, retrieval_query
-from ingest.store import KeywordIndex
+from assistant.index import KeywordIndex
 
 
 def chunk(cid: str, text: str = "text", section: str = "") -> Chunk:
@@ -36,8 +36,7 @@ def test_rescore_keeps_order_when_nothing_is_covered():
 def test_term_coverage_reads_the_index_and_tokenizes_chunks_it_does_not_hold(tmp_path):
     indexed = [chunk("a", "general words about partnerships"),
                chunk("b", "the place partnership lead is appointed by the board")]
-    KeywordIndex.build(tmp_path, indexed)
-    index = KeywordIndex(tmp_path)
+    index = KeywordIndex(indexed)
     fresh = chunk("c", "the place partnership lead is appointed by the board")  # not in the index
     question = "who appoints the place partnership lead"  # who, appoint, place, partnership, lead
     assert index.term_coverage(question, [*indexed, fresh]) == [0.2, 0.8, 0.8]
@@ -61,15 +60,3 @@ def test_follow_up_is_searched_with_the_previous_question():
     standalone = "What is a place-based partnership?"  # short, but needs no earlier turn
     assert retrieval_query(standalone, history) == standalone
     assert retrieval_query("skills needed?", history).startswith("What does the place")
-
-
-def test_known_terms_count_only_chunks_the_caller_may_read(tmp_path):
-    from dataclasses import replace
-
-    public = chunk("p", "the place partnership lead")
-    secret = replace(chunk("s", "zanzibar staffing shortages"), visibility="confidential")
-    KeywordIndex.build(tmp_path, [public, secret])
-    index = KeywordIndex(tmp_path)
-    assert index.known_terms({"zanzibar", "lead", "nowher"}, ("public",)) == {"lead"}
-    assert index.known_terms({"zanzibar", "lead", "nowher"}, ("public", "confidential")) \
-        == {"zanzibar", "lead"}
