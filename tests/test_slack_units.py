@@ -7,7 +7,7 @@ import pytest
 from bots.clearance import conversation_clearance
 from bots.feedback import export_feedback
 from bots.listeners.thread import clean_text, history_from_replies, question_from_event
-from bots.store import SCHEMA, BotStore
+from bots.store import BotStore
 from core.models import Answer, Citation, Turn
 from core.settings import Settings
 
@@ -142,12 +142,24 @@ def test_a_not_helpful_comment_is_kept_and_exported_with_the_vote(tmp_path):
     assert case["comments"] == ["It should cite the 2022 board paper.", "Wrong page."]
 
 
+OLD_SCHEMA = """
+CREATE TABLE seen (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE answers (
+    id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, user TEXT NOT NULL,
+    question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL,
+    refused INTEGER NOT NULL, clearance TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE feedback (
+    answer_id TEXT NOT NULL REFERENCES answers (id), user TEXT NOT NULL, vote TEXT NOT NULL,
+    channel TEXT NOT NULL, voted_at REAL NOT NULL, PRIMARY KEY (answer_id, user));
+"""  # the feedback table as it was before comments
+
+
 def test_an_old_feedback_table_gains_the_comment_column(tmp_path):
     import sqlite3
 
     db = tmp_path / "old.sqlite"
     with sqlite3.connect(db) as old:
-        old.executescript(SCHEMA)
+        old.executescript(OLD_SCHEMA)
     BotStore(db)
     with sqlite3.connect(db) as opened:
         assert "comment" in {r[1] for r in opened.execute("PRAGMA table_info(feedback)")}
