@@ -278,6 +278,14 @@ class LiveIndex:
         return sorted((r.document for r in self.records.values() if r.served),
                       key=lambda d: d.doc_id)
 
+    def public_state(self) -> tuple[str | None, int | None]:
+        """The generation the indexes were built from and how many public chunks they hold
+        (public-safe, for /metrics); (None, None) before the first build."""
+        built = self.built
+        if built is None:
+            return None, None
+        return str(built.generation), sum(1 for c in built.chunks if c.visibility == "public")
+
     def status(self) -> dict[str, object]:
         """Where this replica is against the store, for /readyz."""
         built = self.built.generation if self.built else None

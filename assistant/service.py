@@ -131,13 +131,9 @@ class Assistant:
         """The loaded keyword index's version and its public chunk count (public-safe, for
         metrics), or (None, None) when it cannot be loaded."""
         keyword = getattr(self.retriever, "keyword", None)
-        if keyword is None:
+        if keyword is None or not hasattr(keyword, "public_state"):
             return None, None
-        try:
-            keyword.load()
-        except IndexNotReady:
-            return None, None
-        return keyword.version, sum(1 for c in keyword.chunks if c.visibility == "public")
+        return keyword.public_state()
 
 
 class Catalogue:

@@ -338,7 +338,7 @@ def test_start_up_failures_are_one_clear_line_and_a_non_zero_exit(stub, small_in
     expected = {"bad bot token": ["SLACK_BOT_TOKEN", "invalid_auth"],
                 "bad app token": ["SLACK_APP_TOKEN", "invalid_auth"],
                 "no network": ["cannot reach Slack at " + closed, "Connection refused"],
-                "no index": ["run `python -m ingest` first"]}[case]
+                "no index": ["index is empty", "run `python -m ingest`"]}[case]
     if case == "bad bot token":
         env["SLACK_BOT_TOKEN"] = "xoxb-wrong"
     elif case == "no network":
