@@ -5,11 +5,11 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from assistant.citations import neutralise_markers
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms
+from assistant.units import Sentence  # one quotable-piece type for both engines
 from core.models import (Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, StreamEvent,
                          Turn)
 from core.settings import Settings, visible_to
@@ -23,17 +23,6 @@ MIN_SENTENCE_WORDS = 4
 RANK_DECAY = 0.25  # a sentence from the k-th passage counts 1 / (1 + 0.25 k)
 CUTOFF = 0.5  # keep sentences scoring at least this share of the best one
 MAX_SENTENCE_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence (or list item) of a retrieved chunk, and where it sits in that chunk."""
-
-    chunk: Chunk
-    text: str
-    offset: int
-    rank: int  # rank of its chunk in the retrieval
-    is_item: bool = False
 
 
 def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
