@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="which documents may be used (default: public)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # bm25s sets its own logger to DEBUG
+        handler.setLevel(logging.WARNING)
 
     from assistant.service import build_assistant
 
