@@ -107,6 +107,15 @@ def document_names(chunk: Chunk) -> set[str]:
     return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
 
 
+MAX_LABEL_WORDS = 5
+
+
+def is_label(text: str) -> bool:
+    """A short line with no number and no colon is a label, not a fact: "Medicines Management"
+    is a heading the layout missed, "Version 1, 2 September 2021" and "Author: ..." are facts."""
+    return len(text.split()) <= MAX_LABEL_WORDS and not re.search(r"[\d:]", text)
+
+
 def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     """Rarer question terms among the candidates count for more."""
     n = len(texts)
@@ -140,8 +149,9 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
     scored: list[Scored] = []
     for unit, own, heading_own, items in zip(units, lead_terms, heading_terms, item_terms):
         lead = unit.lead
-        if lead.kind == "heading" and not unit.items and not asks_for_headings:
-            continue
+        if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line") \
+                and not unit.items and not asks_for_headings:
+            continue  # a heading, or a label the layout did not mark as one ("Role of the System")
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
             continue
         wanted = asked_of(unit)

@@ -167,3 +167,14 @@ def test_fitting_reports_cross_validated_figures_and_a_threshold():
     model = Model(tuple(fitted["weights"]), fitted["bias"], fitted["threshold"])
     assert model.probability(Features(*answerable[0])) > model.threshold
     json.dumps(fitted)  # what evals.fit writes
+
+
+@pytest.mark.parametrize("line, label", [
+    ("Role of the System", True), ("Medicines Management", True),
+    ("Version 1, 2 September 2021", False), ("Report Author: Jane Leaman", False),
+    ("Mark Cubbon Interim Chief Operating Officer NHS England", False),
+])
+def test_a_short_line_without_numbers_or_colon_is_a_label_not_a_fact(line, label):
+    from assistant.evidence import is_label
+
+    assert is_label(line) is label
