@@ -16,7 +16,7 @@ from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import query_terms, terms_of
-from assistant.units import Sentence, Unit, sentences_of, units_of
+from assistant.units import Sentence, Unit, next_in_section, sentences_of, units_of
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
 from core.settings import Settings, visible_to
 
@@ -89,8 +89,9 @@ def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
 
 
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
-    """The best unit first, then up to two supporting units that add something new; a
-    comparison gets the best unit of each document it names."""
+    """The best unit first, then the piece that follows it in its section, then up to two
+    supporting units that add something new; a comparison gets the best unit of each document
+    it names."""
     first = scored[0]
     chosen = [first.unit]
     seen = _texts(first.unit)
@@ -106,6 +107,11 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 chosen.append(best)
                 seen |= _texts(best)
         return chosen
+    following = None if first.unit.is_list else next_in_section(first.unit)
+    if following is not None and following.text not in seen:
+        chosen.append(Unit(following))  # the answer often follows the sentence that matched
+        seen.add(following.text)
+        support += 1
     for candidate in scored[1:]:
         if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
             break

@@ -175,6 +175,24 @@ def units_of(chunk: Chunk, rank: int,
     return units
 
 
+def next_in_section(unit: Unit) -> Sentence | None:
+    """The piece printed right after a unit, if its section goes on in the same chunk: the
+    sentence that matches a question often only introduces the one that answers it ("Executive
+    leads ... Leaders who are appointed ..." then "These roles will be fulfilled by ...")."""
+    lead = unit.lead
+    last = unit.items[-1] if unit.items else lead
+    if last.chunk is not lead.chunk:
+        return None
+    section = lead.chunk.section_of(lead.offset)
+    for piece in sentences_of(lead.chunk, lead.rank):
+        if piece.offset <= last.offset:
+            continue
+        if piece.kind == "heading" or lead.chunk.section_of(piece.offset) != section:
+            return None
+        return piece
+    return None
+
+
 def _following(chunk: Chunk, rank: int, next_chunk: Callable[[Chunk], Chunk | None],
                skip: str, chunks: int = 2) -> list[Sentence]:
     """The pieces of the next chunks (a table or list cut by chunk boundaries)."""

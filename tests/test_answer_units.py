@@ -178,3 +178,30 @@ def test_a_short_line_without_numbers_or_colon_is_a_label_not_a_fact(line, label
     from assistant.evidence import is_label
 
     assert is_label(line) is label
+
+
+ROLES_TEXT = (
+    "Executive leads\n"
+    "Leaders who are appointed to take on responsibility for decision-making functions "
+    "delegated to the place partnership. These roles will be fulfilled by employees of the "
+    "statutory body delegating the function.\n"
+    "Programme leads\n"
+    "Leaders who take on responsibility for shared programmes of work.")
+ROLES = chunk(ROLES_TEXT, section="Leadership roles > Executive leads", section_map=(
+    (ROLES_TEXT.index("Programme leads"), "Leadership roles > Programme leads"),))
+
+
+def test_the_piece_after_the_best_unit_in_its_section_follows_it_and_never_crosses_a_heading():
+    from assistant.units import next_in_section
+
+    units = units_of(ROLES, 0)
+    matched = next(u for u in units if u.lead.text.startswith("Leaders who are appointed"))
+    assert next_in_section(matched).text.startswith("These roles will be fulfilled")
+    last = next(u for u in units if u.lead.text.startswith("These roles"))
+    assert next_in_section(last) is None  # "Programme leads" opens another section
+    scored = score_units("who fills the executive leads posts", units)
+    chosen = select_units("who fills the executive leads posts", scored, [Hit(ROLES, 1.0)])
+    texts = [u.lead.text for u in chosen]
+    assert texts[0].startswith("Leaders who are appointed")
+    assert texts[1].startswith("These roles will be fulfilled")
+    assert len(texts) == len(set(texts))
