@@ -29,6 +29,7 @@ class Features:
     unknown_subject: float  # what a what/which question asks about is in no readable text
     unknown_name: float  # a name in the question is in no retrieved passage
     no_quantity: float  # a how-many question's passages give no number for the thing
+    meaning: float = 0.0  # cosine similarity of the question and the best unit
 
     def vector(self) -> list[float]:
         return list(asdict(self).values())

@@ -10,12 +10,14 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
+
 from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, document_names, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
-from assistant.retrieve import query_terms, terms_of
+from assistant.retrieve import query_terms, retrieval_query, terms_of
 from assistant.units import Sentence, Unit, next_in_section, sentences_of, units_of
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
 from core.settings import Settings, visible_to
@@ -122,6 +124,17 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     return chosen
 
 
+def unit_similarity(question: np.ndarray, unit: Unit,
+                    stored: dict[str, dict[int, np.ndarray]]) -> float:
+    """Cosine of the question and the mean of a unit's piece vectors (0 if none stored)."""
+    vectors = [v for p in (unit.lead, *unit.items)
+               if (v := stored.get(p.chunk.id, {}).get(p.offset)) is not None]
+    if not vectors or question.shape[0] != vectors[0].shape[0]:
+        return 0.0
+    mean = np.mean(vectors, axis=0)
+    return float(mean @ question / max(float(np.linalg.norm(mean)), 1e-9))
+
+
 def page_groups(unit: Unit) -> list[list[Sentence]]:
     """A unit's lead and items in runs printed on one page: each run is cited once."""
     groups: list[list[Sentence]] = []
@@ -179,8 +192,13 @@ class UnitAnswerer:
                  next_chunk: Callable[[Chunk], Chunk | None] | None = None,
                  known_terms: Callable[[set[str], Sequence[str]], set[str]] | None = None,
                  model: Model | None = None,
-                 first_chunk: Callable[[Chunk], Chunk | None] | None = None) -> None:
+                 first_chunk: Callable[[Chunk], Chunk | None] | None = None,
+                 piece_vectors: Callable[[Sequence[Chunk]], dict[str, dict[int, np.ndarray]]]
+                 | None = None,
+                 embed_query: Callable[[str], np.ndarray] | None = None) -> None:
         self.settings = settings
+        self.piece_vectors = piece_vectors
+        self.embed_query = embed_query
         self.next_chunk = next_chunk or (lambda chunk: None)
         self.first_chunk = first_chunk or (lambda chunk: None)
         self.known_terms = known_terms
@@ -213,12 +231,38 @@ class UnitAnswerer:
                            default=0.0),
             coverage=best.coverage if best else 0.0,
             typed=best.typed if best else 0.0,
+            meaning=best.meaning if best else 0.0,
             passage_coverage=passage_coverage(question, passages),
             unknown_terms=self.unknown_share(question, clearance),
             unknown_subject=float(self.asks_about_the_unmentioned(question, clearance)),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
         )
+
+    def scored_units(self, question: str, hits: Sequence[Hit],
+                     history: Sequence[Turn] = ()) -> list[Scored]:
+        """The candidate units of the passages, best first; a question that names documents
+        ("the Sandwell paper") is answered from those."""
+        covers = covers_for(question, hits, self.first_chunk)
+        units = candidate_units(hits, self.next_chunk, covers)
+        scored = score_units(question, units,
+                             self.similarities(retrieval_query(question, history), units))
+        named = named_documents(question, hits)
+        if named:
+            scored = [s for s in scored if s.unit.lead.chunk.doc_id in named] or scored
+        return scored
+
+    def similarities(self, query: str, units: Sequence[Unit]) -> list[float] | None:
+        """Cosine similarity of the question and each unit (the mean of its pieces' vectors,
+        stored at ingest); None when the store holds no piece vectors."""
+        if self.piece_vectors is None or self.embed_query is None or not units:
+            return None
+        chunks = {p.chunk.id: p.chunk for u in units for p in (u.lead, *u.items)}
+        stored = self.piece_vectors(list(chunks.values()))
+        if not any(stored.values()):
+            return None
+        question = self.embed_query(query)
+        return [unit_similarity(question, unit, stored) for unit in units]
 
     def notice(self, question: str, features: Features) -> str | None:
         """Where it helps the caller rephrase, the words of theirs that matched nothing (names
@@ -235,11 +279,7 @@ class UnitAnswerer:
                history: Sequence[Turn] = ()) -> Answer:
         if not hits:
             return refusal(hits)
-        covers = covers_for(question, hits, self.first_chunk)
-        scored = score_units(question, candidate_units(hits, self.next_chunk, covers))
-        named = named_documents(question, hits)
-        if named:  # "the Sandwell paper": answer from the documents the question names
-            scored = [s for s in scored if s.unit.lead.chunk.doc_id in named] or scored
+        scored = self.scored_units(question, hits, history)
         best = scored[0] if scored else None
         features = self.features(question, hits, best, clearance)
         probability = self.model.probability(features)

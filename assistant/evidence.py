@@ -46,6 +46,7 @@ W_LIST = 0.3
 W_HEADING = 0.25
 W_ITEMS = 0.3
 OFF_TYPE = 0.6
+W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 0.5: 0.613)
 
 
 def answer_type(question: str) -> str:
@@ -88,6 +89,7 @@ class Scored:
     coverage: float
     heading: float
     typed: float
+    meaning: float = 0.0  # cosine similarity of question and unit (0 without piece vectors)
 
 
 # words of titles and organisations too common to name one document
@@ -122,9 +124,12 @@ def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / (1 + sum(t in st for st in texts))) for t in terms}
 
 
-def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
+def score_units(question: str, units: Sequence[Unit],
+                similarity: Sequence[float] | None = None) -> list[Scored]:
     """Every unit scored: coverage of the question's terms by the unit (and, for less, by its
-    section heading), a bonus when it has the answer's shape, discounted by passage rank."""
+    section heading), a bonus when it has the answer's shape, its similarity in meaning to the
+    question (`similarity`, one per unit, when piece vectors are stored), discounted by
+    passage rank."""
     kind = answer_type(question)
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(question)
@@ -147,7 +152,9 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
         return (terms - names[chunk.doc_id]) or terms
 
     scored: list[Scored] = []
-    for unit, own, heading_own, items in zip(units, lead_terms, heading_terms, item_terms):
+    meaning = similarity if similarity is not None else [0.0] * len(units)
+    for unit, own, heading_own, items, sim in zip(units, lead_terms, heading_terms, item_terms,
+                                                  meaning):
         lead = unit.lead
         if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line") \
                 and not unit.items and not asks_for_headings:
@@ -174,5 +181,7 @@ def score_units(question: str, units: Sequence[Unit]) -> list[Scored]:
             value += W_LIST * coverage
         if kind != "fact" and not typed:  # not the shape asked for: a date, a number, a list
             value *= OFF_TYPE
-        scored.append(Scored(unit, value / (1 + RANK_DECAY * lead.rank), coverage, heading, typed))
+        value += W_SEM * sim
+        scored.append(Scored(unit, value / (1 + RANK_DECAY * lead.rank), coverage, heading, typed,
+                             sim))
     return sorted(scored, key=lambda s: -s.score)

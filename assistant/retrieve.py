@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from core.errors import IndexNotReady
 from core.models import Hit, Turn
 from core.settings import Clearance, Settings, visible_to
@@ -19,6 +21,7 @@ FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|these|those|he|she|him|h
                        r"^\s*(and|but|what about|how about|also|so)\b", re.I)
 ELLIPTICAL_WORDS = 3  # "skills needed?": too short to stand alone
 CANDIDATES = 30
+QUERY_VECTORS_KEPT = 64
 
 
 def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
@@ -95,12 +98,24 @@ class Retriever:
         self.keyword = keyword
         self.embedder = embedder
         self.rescore = rescore
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding, kept for the few next calls: the answerer weighs its units
+        against the same vector the dense search used."""
+        vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.embedder.embed([query])[0]
+            if len(self._vectors) >= QUERY_VECTORS_KEPT:
+                self._vectors.pop(next(iter(self._vectors)), None)
+            self._vectors[query] = vector
+        return vector
 
     def dense(self, query: str, allowed: Sequence[str], n: int) -> list[Hit]:
         """Nearest chunks by embedding. Chroma returns ids only (fetching the records cost more
         than the search); their text comes from the replica's index of the same generation,
         or from Chroma for chunks it does not hold, only if their document's record serves them."""
-        vector = self.embedder.embed([query])[0]
+        vector = self.query_vector(query)
         nearest = self.store.nearest(vector, allowed, n)
         found = self.keyword.chunks([cid for cid, _ in nearest], allowed)
         return [Hit(found[cid], score, ("dense",), similarity=score)

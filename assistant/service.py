@@ -163,8 +163,10 @@ class Catalogue:
         return data
 
 
-def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assistant:
-    """Wire store, keyword index, embedder and answerer as the settings say."""
+def build_assistant(settings: Settings, *, embedder=None, answerer=None,
+                    answer_model=None) -> Assistant:
+    """Wire store, keyword index, embedder and answerer as the settings say (`answer_model`:
+    an answerability model other than the shipped one, for refitting it)."""
     from assistant.answer import ExtractiveAnswerer
     from assistant.retrieve import Retriever
     from ingest.embed import build_embedder
@@ -184,7 +186,10 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None) -> Assi
 
             answerer = UnitAnswerer(settings, next_chunk=keyword.next_chunk,
                                     known_terms=keyword.known_terms,
-                                    first_chunk=keyword.first_chunk)
+                                    first_chunk=keyword.first_chunk,
+                                    piece_vectors=store.piece_vectors,
+                                    embed_query=retriever.query_vector,
+                                    model=answer_model)
         else:
             answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,
                                           known_terms=keyword.known_terms)

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 from assistant.citations import neutralise_markers
 from core.models import Chunk
-from ingest.chunk import SENTENCE_END
+from ingest.pieces import pieces_of
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
 NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|types|"
                          r"kinds|categories|options|models|Table \d+)\b", re.I)
-NUMBERED_LEAD = re.compile(r"^\d{1,2}(\.\d{1,2})*\.?\s+")
-MAX_NUMBERED_ITEM_WORDS = 40  # a longer numbered line is a board paper's numbered paragraph
 
 
 @dataclass(frozen=True)
@@ -52,45 +50,11 @@ class Unit:
         return len(self.items) >= 2
 
 
-def _heading_of(chunk: Chunk, offset: int) -> str:
-    return chunk.section_of(offset).rpartition(" > ")[2].strip()
-
-
 def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
-    """Split a chunk into quotable pieces, keeping list items whole and marking headings."""
-    out: list[Sentence] = []
-    cursor = 0
+    """A chunk's pieces (ingest.pieces) as quotable sentences of the passage at `rank`."""
     text = neutralise_markers(chunk.text)  # "[4]" -> "(4)": same length, so offsets hold
-    for raw in text.split("\n"):
-        line_at = text.find(raw, cursor)
-        cursor = line_at + len(raw)
-        stripped = raw.lstrip()
-        indent = len(raw) - len(stripped)
-        if stripped.startswith("- "):
-            at = line_at + indent + 2
-            out.append(Sentence(chunk, stripped[2:].strip(), at, rank, True, indent // 2, "item"))
-            continue
-        line = stripped.strip()
-        if not line:
-            continue
-        if line == _heading_of(chunk, line_at):
-            out.append(Sentence(chunk, line, line_at, rank, kind="heading"))
-            continue
-        parts = [p.strip() for p in SENTENCE_END.split(line) if p.strip()]
-        body = NUMBERED_LEAD.sub("", line)
-        if NUMBERED_LEAD.match(line) and len(SENTENCE_END.split(body)) == 1 \
-                and len(line.split()) <= MAX_NUMBERED_ITEM_WORDS:
-            out.append(Sentence(chunk, line, line_at, rank, kind="numbered"))
-            continue
-        if len(parts) == 1 and not line.endswith((".", "?", "!")):
-            out.append(Sentence(chunk, line, line_at, rank, kind="line"))
-            continue
-        pos = 0
-        for part in parts:
-            at = line.find(part, pos)
-            pos = at + len(part)
-            out.append(Sentence(chunk, part, line_at + max(at, 0), rank))
-    return out
+    return [Sentence(chunk, p.text, p.offset, rank, p.kind == "item", p.depth, p.kind)
+            for p in pieces_of(chunk, text)]
 
 
 def introduces_list(sentence: Sentence) -> bool:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.compose import UnitAnswerer, candidate_units, covers_for
-from assistant.answerability import FEATURES, MODEL_FILE
-from assistant.evidence import score_units
+from assistant.compose import UnitAnswerer
+from assistant.answerability import FEATURES, MODEL_FILE, Model
 from core.settings import get_settings, visible_to
 from evals.dataset import DEV_SET, Question, load_questions, read_manifest
 
@@ -39,8 +38,7 @@ def collect(questions: list[Question], assistant, visibility: dict[str, str]):
             allowed = visible_to(clearance)
             label = q.answerable and all(visibility.get(d) in allowed for d in q.pages)
             hits = assistant.retriever.retrieve(q.question, clearance)
-            covers = covers_for(q.question, hits, answerer.first_chunk)
-            scored = score_units(q.question, candidate_units(hits, answerer.next_chunk, covers))
+            scored = answerer.scored_units(q.question, hits)
             features = answerer.features(q.question, hits, scored[0] if scored else None,
                                          clearance)
             rows.append(features.vector())
@@ -103,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.service import build_assistant
 
     settings = get_settings()
-    assistant = build_assistant(settings)
+    neutral = Model(tuple(0.0 for _ in FEATURES), 0.0)  # the shipped one may predate a feature
+    assistant = build_assistant(settings, answer_model=neutral)
     visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
     rows, labels, _ = collect(load_questions(args.questions), assistant, visibility)
     model = fit(rows, labels)

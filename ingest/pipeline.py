@@ -17,6 +17,7 @@ from core.settings import Settings
 from ingest.chunk import chunk_document, headings_from_markdown
 from ingest.clean import clean_pages
 from ingest.embed import Embedder, build_embedder
+from ingest.pieces import piece_metadata
 from ingest.load import load_file
 from ingest.manifest import Source, discover, markdown_sibling
 from core.pdfs import PdfStore
@@ -24,7 +25,7 @@ from ingest.lock import WriterLock
 from ingest.store import ChunkStore, DocRecord
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "11"  # bump when load/clean/chunk or the store layout change, so every document is redone
+PIPELINE_VERSION = "12"  # bump when load/clean/chunk or the store layout change, so every document is redone
 
 
 @dataclass
@@ -141,8 +142,9 @@ def _ingest(settings: Settings, store: ChunkStore, embedder: Embedder | None,
                 if isinstance(chunks, Exception):  # one bad file must not stop the run
                     raise chunks
                 vectors = embedder.embed([embedding_text(c) for c in chunks])
+                pieces = piece_metadata(chunks, embedder.embed)
                 store.discard_staged(doc_id)
-                store.stage(chunks, vectors, hashes[doc_id])
+                store.stage(chunks, vectors, hashes[doc_id], pieces)
                 store.publish(doc_id, chunks, hashes[doc_id], document=source.document)
             except Exception as exc:
                 _record_failure(report, source, exc, state)

@@ -33,6 +33,7 @@ from chromadb.errors import NotFoundError
 from core.errors import IndexNotReady, IngestError
 from core.models import Chunk, Document
 from core.settings import VISIBILITIES, Settings
+from ingest.pieces import decode_vectors
 
 log = logging.getLogger(__name__)
 ADD_BATCH = 512
@@ -326,16 +327,20 @@ class ChunkStore:
                         doc_id, counts.get(doc_id, 0), whole[doc_id].chunks)
         return {d: r.doc_hash for d, r in whole.items() if d not in lost}
 
-    def stage(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hash: str) -> None:
-        """Write a new version's chunks, invisible to readers until `publish`."""
+    def stage(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hash: str,
+              pieces: Sequence[dict[str, str]] = ()) -> None:
+        """Write a new version's chunks (with their pieces' vectors, ingest.pieces), invisible
+        to readers until `publish`."""
         staging = self.collection(STAGING)
+        pieces = list(pieces) or [{} for _ in chunks]
         for start in range(0, len(chunks), ADD_BATCH):
             batch = chunks[start:start + ADD_BATCH]
             staging.upsert(
                 ids=[c.id for c in batch],
                 embeddings=vectors[start:start + len(batch)],
                 documents=[c.text for c in batch],
-                metadatas=[{**c.metadata(), "doc_hash": doc_hash} for c in batch],
+                metadatas=[{**c.metadata(), **extra, "doc_hash": doc_hash}
+                           for c, extra in zip(batch, pieces[start:start + len(batch)])],
             )
 
     def publish(self, doc_id: str, chunks: Sequence[Chunk], doc_hash: str,
@@ -450,6 +455,21 @@ class ChunkStore:
                 got = collection.get(ids=list(ids), include=RECORD)
                 out.update({i: (Chunk.from_record(i, t, m), str(m.get("doc_hash", "")))
                             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])})
+            return out
+        return self._retrying(read)
+
+    def piece_vectors(self, chunks: Sequence[Chunk]) -> dict[str, dict[int, np.ndarray]]:
+        """chunk id -> {piece offset: unit vector} (ingest.pieces), each read from the chunk's
+        own collection: only chunks the caller was already given are asked for."""
+        ids_by_part: dict[str, set[str]] = {}
+        for chunk in chunks:
+            ids_by_part.setdefault(chunk.visibility, set()).add(chunk.id)
+
+        def read() -> dict[str, dict[int, np.ndarray]]:
+            out = {}
+            for part, ids in ids_by_part.items():
+                got = self.collection(part).get(ids=sorted(ids), include=["metadatas"])
+                out.update({i: decode_vectors(m) for i, m in zip(got["ids"], got["metadatas"])})
             return out
         return self._retrying(read)
 

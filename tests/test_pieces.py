@@ -1,0 +1,72 @@
+"""Pieces embedded at ingest: stored with their chunk, read back for the chunks an answer
+weighs, and used to score units by meaning beside words."""
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.evidence import score_units
+from assistant.units import Unit, sentences_of
+from ingest.embed import HashEmbedder
+from ingest.pieces import decode_vectors, encode_vectors, pieces_of
+
+
+def test_vectors_survive_the_int8_encoding_in_chunk_metadata():
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(5, 384)).astype(np.float32)
+    decoded = decode_vectors(encode_vectors([0, 10, 20, 30, 40], vectors))
+    assert sorted(decoded) == [0, 10, 20, 30, 40]
+    for offset, original in zip(sorted(decoded), vectors):
+        cosine = decoded[offset] @ original / np.linalg.norm(original)
+        assert cosine > 0.99
+    assert decode_vectors({"doc_id": "x"}) == {}  # a chunk ingested before pieces were stored
+
+
+def test_every_piece_of_every_served_chunk_is_stored_with_the_vector_of_its_text(assistant):
+    store = assistant.retriever.store
+    chunks = store.live_chunks()
+    stored = store.piece_vectors(chunks)
+    assert set(stored) == {c.id for c in chunks}
+    for chunk in chunks:
+        assert set(stored[chunk.id]) == {p.offset for p in pieces_of(chunk)}, chunk.id
+    sample = [(c, p) for c in chunks[::15] for p in pieces_of(c)[:2]]
+    fresh = assistant.retriever.embedder.embed([p.text for _, p in sample])
+    for (chunk, piece), vector in zip(sample, fresh):
+        assert stored[chunk.id][piece.offset] @ vector > 0.97
+
+
+def test_the_answerer_scores_units_by_the_stored_vectors(assistant):
+    """The same units score differently once meaning is weighed: units closer to the
+    question in meaning rise (here a question that shares no word with its answer)."""
+    answerer = assistant.answerer
+    hits = assistant.retriever.retrieve("What personal qualities should leaders show?", "public")
+    units = [Unit(s) for h in hits[:3] for s in sentences_of(h.chunk, 0)]
+    similarity = answerer.similarities("What personal qualities should leaders show?", units)
+    assert similarity is not None and len(similarity) == len(units)
+    assert max(similarity) > 0.3 and min(similarity) < max(similarity)
+
+
+def test_meaning_reorders_units_that_words_alone_cannot_tell_apart():
+    from tests.test_answer_units import chunk
+
+    text = ("Leaders should show openness, honesty and curiosity. "
+            "Leaders should show the budget to the board.")
+    units = [Unit(s) for s in sentences_of(chunk(text), 0)]
+    question = "what personal qualities should leaders show"
+    by_words = score_units(question, units)
+    assert by_words[0].score == by_words[1].score  # the same words of the question
+    by_meaning = score_units(question, units, [0.2, 0.7])
+    assert by_meaning[0].unit.lead.text == "Leaders should show the budget to the board."
+    assert by_meaning[0].meaning == 0.7
+
+
+def test_ingest_with_any_embedder_stores_pieces(hash_settings):
+    from assistant.service import build_assistant
+    from ingest.pipeline import run_ingest
+
+    assert run_ingest(hash_settings, progress=False).ok
+    store = build_assistant(hash_settings).retriever.store
+    chunk = store.live_chunks()[0]
+    vectors = store.piece_vectors([chunk])[chunk.id]
+    first = pieces_of(chunk)[0]
+    expected = HashEmbedder().embed([first.text])[0]
+    assert vectors[first.offset] @ expected > 0.97
