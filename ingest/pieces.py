@@ -19,6 +19,8 @@ from core.models import Chunk
 from ingest.chunk import SENTENCE_END
 
 NUMBERED_LEAD = re.compile(r"^\d{1,2}(\.\d{1,2})*\.?\s+")
+DATE_LEAD = re.compile(r"^\d{1,2}(st|nd|rd|th)?\s+(January|February|March|April|May|June|July|"
+                       r"August|September|October|November|December)\b", re.I)  # not an item number
 MAX_NUMBERED_ITEM_WORDS = 40  # a longer numbered line is a board paper's numbered paragraph
 OFFSETS_KEY, VECTORS_KEY = "piece_offsets", "piece_vectors"  # chunk metadata fields
 
@@ -60,7 +62,8 @@ def pieces_of(chunk: Chunk, text: str | None = None) -> list[Piece]:
             continue
         parts = [p.strip() for p in SENTENCE_END.split(line) if p.strip()]
         body = NUMBERED_LEAD.sub("", line)
-        if NUMBERED_LEAD.match(line) and len(SENTENCE_END.split(body)) == 1 \
+        if NUMBERED_LEAD.match(line) and not DATE_LEAD.match(line) \
+                and len(SENTENCE_END.split(body)) == 1 \
                 and len(line.split()) <= MAX_NUMBERED_ITEM_WORDS:
             out.append(Piece(line, line_at, "numbered"))
             continue

@@ -70,3 +70,10 @@ def test_ingest_with_any_embedder_stores_pieces(hash_settings):
     first = pieces_of(chunk)[0]
     expected = HashEmbedder().embed([first.text])[0]
     assert vectors[first.offset] @ expected > 0.97
+
+
+def test_a_date_line_is_a_line_and_a_numbered_item_is_numbered():
+    from tests.test_answer_units import chunk
+
+    pieces = pieces_of(chunk("14 JUNE 2022\n12. Partners agree the plan\n1st October 2021"))
+    assert [p.kind for p in pieces] == ["line", "numbered", "line"]
