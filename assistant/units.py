@@ -17,6 +17,7 @@ from ingest.pieces import pieces_of
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
+BARE_NUMBER = re.compile(r"^\(?(\d{1,2}(\.\d{1,2})*|[a-zA-Z]|[ivx]{1,4})[.)]?$")
 NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|types|"
                          r"kinds|categories|options|models|Table \d+)\b", re.I)
 
@@ -153,6 +154,11 @@ def next_in_section(unit: Unit) -> Sentence | None:
             continue
         if piece.kind == "heading" or lead.chunk.section_of(piece.offset) != section:
             return None
+        if BARE_NUMBER.match(piece.text):  # "16." numbers the paragraph that follows
+            continue
+        words = piece.text.split()
+        if piece.text.endswith(":") or len(words) <= 5 and not re.search(r"[\d.]", piece.text):
+            return None  # a list's intro without its items, or a label the layout missed
         return piece
     return None
 

@@ -205,3 +205,16 @@ def test_the_piece_after_the_best_unit_in_its_section_follows_it_and_never_cross
     assert texts[0].startswith("Leaders who are appointed")
     assert texts[1].startswith("These roles will be fulfilled")
     assert len(texts) == len(set(texts))
+
+
+def test_what_follows_skips_a_bare_paragraph_number_and_stops_at_a_label():
+    from assistant.units import next_in_section
+
+    numbered = chunk("Committees will be executive committees of the Board.\n16.\n"
+                     "This is a first step and the form may evolve.\nMedicines Management\n"
+                     "Medicines are managed by the ICB.")
+    units = units_of(numbered, 0)
+    first = next(u for u in units if u.lead.text.startswith("Committees"))
+    assert next_in_section(first).text == "This is a first step and the form may evolve."
+    step = next(u for u in units if u.lead.text.startswith("This is a first step"))
+    assert next_in_section(step) is None  # "Medicines Management" names a new topic
