@@ -33,6 +33,10 @@ COVER_LABELS = ("Title", "Report Title", "Report of", "Report Author", "Author",
                 "Previously considered by", "Action Required", "Recommendations?")
 FIELD = re.compile(r"(?<!Report)\s(?=(?:Report of\b|(?:" + "|".join(COVER_LABELS[:-1]) +
                    r"|Recommendations?)[^:.]{0,60}:))")
+# a cover sheet's table sometimes prints a field's label without its colon ("Action Required The
+# Board is asked to ..."): a label of two words or more followed by a capital starts a field too
+BARE_FIELD = re.compile(r"\s(?=(?:" + "|".join(l for l in COVER_LABELS if " " in l) +
+                        r")\s+[A-Z])")
 FRONT_PAGES = 1
 MAX_BOLD_HEADING_WORDS = 14
 
@@ -205,8 +209,9 @@ class _TreeReader:
             lettered = not pending.label[:1].isdigit()  # "A. Lack of ...": a list item
             kind, text = ("item" if lettered else "para"), f"{pending.label} {text}"
         if kind == "para" and min(by_page) <= FRONT_PAGES and len(FIELD.findall(text)) >= 2:
-            for line in FIELD.split(text):  # a cover sheet's "Title: ... Report Author: ..."
-                self.blocks.append(StructBlock("para", line.strip(), min(by_page)))
+            for field in FIELD.split(text):  # a cover sheet's "Title: ... Report Author: ..."
+                for line in BARE_FIELD.split(field):
+                    self.blocks.append(StructBlock("para", line.strip(), min(by_page)))
             return
         for number in sorted(by_page):
             part = _join(by_page[number])

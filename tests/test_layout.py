@@ -64,6 +64,13 @@ def test_cover_sheet_fields_are_split_into_lines(pages):
     assert any(b.startswith("Report Author: Daren Fradgley") for b in blocks_on(pages, SWBH, 1))
 
 
+def test_a_cover_field_printed_without_its_colon_starts_its_own_line(pages):
+    bob = blocks_on(pages, BOB, 1)
+    assert "Date of Paper: 04/09/2022" in bob  # not run on into "Conflicts of Interest ..."
+    assert any(b.startswith("Conflicts of Interest Board partner members") for b in bob)
+    assert any(b.startswith("Action Required The Board is asked to note") for b in bob)
+
+
 def test_lettered_items_are_list_items(pages):
     page = blocks_on(pages, SWBH, 5) + blocks_on(pages, SWBH, 4)
     assert any(b.startswith("- A. Lack of a common set of vision") for b in page)
