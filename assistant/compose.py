@@ -1,4 +1,4 @@
-"""Hits -> Answer from structural units (ANSWER_ENGINE=units, experimental): the unit that
+"""Hits -> Answer from structural units (ANSWER_ENGINE=units, the default): the unit that
 best answers first, cited, then support.
 
 The steps, each a small function: units (assistant.units) -> scores (assistant.evidence) ->
