@@ -95,9 +95,20 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     supporting units that add something new; a comparison gets the best unit of each document
     it names."""
     first = scored[0]
-    chosen = [first.unit]
-    seen = _texts(first.unit)
-    support = 1 if first.unit.is_list else MAX_SUPPORT
+    chosen: list[Unit] = []
+    seen: set[str] = set()
+
+    def take(unit: Unit) -> None:
+        """A unit, then the piece that follows it in its section: the answer often follows
+        the sentence that matched."""
+        chosen.append(unit)
+        seen.update(_texts(unit))
+        following = None if unit.is_list else next_in_section(unit)
+        if following is not None and following.text not in seen:
+            chosen.append(Unit(following))
+            seen.add(following.text)
+
+    take(first.unit)
     documents = named_documents(question, hits)
     if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):
         for doc_id in documents[:3]:
@@ -106,14 +117,9 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             best = next((s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
                          and not _texts(s.unit) & seen and s.coverage > 0), None)
             if best is not None:
-                chosen.append(best)
-                seen |= _texts(best)
+                take(best)
         return chosen
-    following = None if first.unit.is_list else next_in_section(first.unit)
-    if following is not None and following.text not in seen:
-        chosen.append(Unit(following))  # the answer often follows the sentence that matched
-        seen.add(following.text)
-        support += 1
+    support = len(chosen) - 1 + (1 if first.unit.is_list else MAX_SUPPORT)
     for candidate in scored[1:]:
         if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
             break

@@ -218,3 +218,18 @@ def test_what_follows_skips_a_bare_paragraph_number_and_stops_at_a_label():
     assert next_in_section(first).text == "This is a first step and the form may evolve."
     step = next(u for u in units if u.lead.text.startswith("This is a first step"))
     assert next_in_section(step) is None  # "Medicines Management" names a new topic
+
+
+def test_each_document_of_a_comparison_brings_what_follows_its_best_unit():
+    bob = chunk("BOB place directors report to the ICB Chief Delivery Officer.\n"
+                "They also have a line of escalation to the ICB Chief Executive.")
+    lbbd = chunk("The Place Delivery Director reports to the place partnership lead.\n"
+                 "The post also reports into the Council and the ICB.",
+                 doc_id="lbbd-hwb", organisation="Barking and Dagenham Health and Wellbeing Board",
+                 title="Place Partnership Lead")
+    hits = [Hit(bob, 1.0), Hit(lbbd, 0.9)]
+    question = "who does the bob place director report to, and the b&d delivery director?"
+    scored = score_units(question, units_of(bob, 0) + units_of(lbbd, 1))
+    texts = [u.lead.text for u in select_units(question, scored, hits)]
+    assert "They also have a line of escalation to the ICB Chief Executive." in texts
+    assert "The post also reports into the Council and the ICB." in texts
