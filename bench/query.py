@@ -39,6 +39,7 @@ from core.settings import Settings, visible_to  # noqa: E402
 from ingest.embed import Embedder, build_embedder  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
 from ingest.store import ChunkStore, DocRecord, chunk_document  # noqa: E402
+from ingest.pieces import OFFSETS_KEY, VECTORS_KEY  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 CLEARANCES = ("public", "confidential")
@@ -49,7 +50,7 @@ LLAMA_TOP_K = 8
 CONFIDENTIAL_SHARE = 0.10
 CHUNKS_PER_DOC = 20
 ADAPTER_ROUNDS = 10  # replays of every question x clearance for the adapter overhead
-STORE_LAYOUT = "collection per visibility, document records"  # a cache in an older layout is rebuilt
+STORE_LAYOUT = "collection per visibility, document records, piece vectors"  # a cache in an older layout is rebuilt
 FALLBACK_QUESTIONS = [
     "What are the four aims of integrated care systems?",
     "What is a place-based partnership?",
@@ -363,14 +364,17 @@ def synthetic(real: list[Chunk], vectors: np.ndarray, size: int,
     return chunks, np.vstack(mixes).astype(np.float32), hashes
 
 
-def live_chunks_with_vectors(store: ChunkStore) -> tuple[list[Chunk], np.ndarray]:
-    chunks, vectors = [], []
+def live_chunks_with_vectors(store: ChunkStore) -> tuple[list[Chunk], np.ndarray, list[dict]]:
+    """The real chunks, their vectors, and their pieces' vectors as stored (ingest.pieces)."""
+    chunks, vectors, pieces = [], [], []
     for collection in store.served():
         got = collection.get(include=["documents", "metadatas", "embeddings"])
         chunks += [Chunk.from_record(i, t, m)
                    for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         vectors += list(got["embeddings"])
-    return chunks, np.asarray(vectors, dtype=np.float32)
+        pieces += [{k: m[k] for k in (OFFSETS_KEY, VECTORS_KEY) if k in m}
+                   for m in got["metadatas"]]
+    return chunks, np.asarray(vectors, dtype=np.float32), pieces
 
 
 def fingerprint(real: list[Chunk]) -> str:
@@ -381,7 +385,7 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
     """The cached synthetic store for `size`, built first if missing, stale or asked for."""
     folder = OUT / f"synthetic-{size}"
     marker = folder / "READY.json"
-    real, vectors = live_chunks_with_vectors(ChunkStore(real_settings))
+    real, vectors, real_pieces = live_chunks_with_vectors(ChunkStore(real_settings))
     settings = bench_settings(folder)
     cached = json.loads(marker.read_text()) if marker.exists() else {}
     if not rebuild and cached.get("layout") == STORE_LAYOUT:  # keyed by size: latency hardly depends on the text
@@ -394,6 +398,8 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     chunks, mixed, hashes = synthetic(real, vectors, size)
+    # each chunk carries a real chunk's piece vectors, so records weigh what real ones do
+    pieces = [real_pieces[n % len(real)] for n in range(len(chunks))]
     timings["generate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -407,8 +413,8 @@ def synthetic_store(real_settings: Settings, size: int, rebuild: bool) -> tuple[
             store.collection(visibility).upsert(
                 ids=[chunks[n].id for n in keep], embeddings=mixed[keep],
                 documents=[chunks[n].text for n in keep],
-                metadatas=[{**chunks[n].metadata(), "doc_hash": hashes[chunks[n].doc_id]}
-                           for n in keep],
+                metadatas=[{**chunks[n].metadata(), **pieces[n],
+                            "doc_hash": hashes[chunks[n].doc_id]} for n in keep],
             )
     timings["chroma upsert"] = time.perf_counter() - t0
 
