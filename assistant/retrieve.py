@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from core.errors import IndexNotReady
-from core.models import Hit, Turn
+from core.models import Chunk, Hit, Turn
 from core.settings import Clearance, Settings, visible_to
 from ingest.embed import Embedder
 from assistant.index import LiveIndex
@@ -18,7 +18,7 @@ from ingest.store import ChunkStore, tokenize
 FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|these|those|he|she|him|her)\b|"
                        r"^\s*(and|but|what about|how about|also|so)\b", re.I)
 ELLIPTICAL_WORDS = 3  # "skills needed?": too short to stand alone
-CANDIDATES = 30
+CANDIDATES = 50  # settings.retrieve_candidates' default; bench/query.py probes Chroma with it
 
 
 def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
@@ -65,6 +65,29 @@ def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
     rescored = [replace(hit, score=hit.score * (1.0 + weight * share))
                 for hit, share in zip(hits, coverage, strict=True)]
     return sorted(rescored, key=lambda h: (-h.score, h.chunk.id))
+
+
+def named_documents(question: str, chunks: Sequence[Chunk]) -> set[str]:
+    """Documents among `chunks` that the question names ("the Sandwell paper", "b&d", "bob")."""
+    from assistant.evidence import document_names  # evidence imports this module
+
+    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
+    names: dict[str, set[str]] = {}
+    for chunk in chunks:
+        if chunk.doc_id not in names:
+            names[chunk.doc_id] = document_names(chunk)
+    return {doc_id for doc_id, words in names.items() if words & asked}
+
+
+def boost_named(hits: Sequence[Hit], named: set[str], boost: float = 1.0) -> list[Hit]:
+    """Raise the chunks of documents the question names: "what risks did the Sandwell paper
+    identify" is about that paper even where its pages never say "Sandwell". Only documents
+    among the caller's hits can be named, so nothing hidden shapes the order."""
+    if not named:
+        return list(hits)
+    boosted = [replace(hit, score=hit.score * (1.0 + boost)) if hit.chunk.doc_id in named
+               else hit for hit in hits]
+    return sorted(boosted, key=lambda h: (-h.score, h.chunk.id))
 
 
 def dedupe_overlaps(hits: Sequence[Hit]) -> list[Hit]:
@@ -120,11 +143,14 @@ class Retriever:
             return self.dense(query, allowed, top_k)
         if mode == "keyword":
             return self.sparse(query, allowed, top_k)
-        fused = fuse_rrf([self.dense(query, allowed, CANDIDATES),
-                          self.sparse(query, allowed, CANDIDATES)], k=self.settings.rrf_k)
+        n = self.settings.retrieve_candidates
+        fused = fuse_rrf([self.dense(query, allowed, n), self.sparse(query, allowed, n)],
+                         k=self.settings.rrf_k)
         if self.rescore:
             coverage = self.keyword.term_coverage(query, [hit.chunk for hit in fused])
-            fused = rescore_by_coverage(fused, coverage)
+            fused = rescore_by_coverage(fused, coverage, self.settings.coverage_weight)
+            named = named_documents(query, [hit.chunk for hit in fused])
+            fused = boost_named(fused, named, self.settings.named_document_boost)
         return dedupe_overlaps(fused)[:top_k]
 
     def start(self) -> None:
