@@ -5,6 +5,7 @@ The clearance filter is applied inside both searches; nothing here filters after
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -68,15 +69,18 @@ def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
 
 
 def named_documents(question: str, chunks: Sequence[Chunk]) -> set[str]:
-    """Documents among `chunks` that the question names ("the Sandwell paper", "b&d", "bob")."""
+    """Documents among `chunks` that the question names ("the Sandwell paper", "b&d", "bob");
+    a word naming several of them ("West" of Sandwell and West Birmingham, and of Berkshire
+    West) names none."""
     from assistant.evidence import document_names  # evidence imports this module
 
     asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
     names: dict[str, set[str]] = {}
     for chunk in chunks:
         if chunk.doc_id not in names:
-            names[chunk.doc_id] = document_names(chunk)
-    return {doc_id for doc_id, words in names.items() if words & asked}
+            names[chunk.doc_id] = document_names(chunk) & asked
+    owners = Counter(word for words in names.values() for word in words)
+    return {doc_id for doc_id, words in names.items() if any(owners[w] == 1 for w in words)}
 
 
 def boost_named(hits: Sequence[Hit], named: set[str], boost: float = 1.0) -> list[Hit]:

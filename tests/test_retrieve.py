@@ -81,6 +81,15 @@ def test_a_question_names_documents_by_organisation_title_or_short_name():
     assert named_documents("Who should be members of a place-based partnership?", chunks) == set()
 
 
+def test_a_word_that_names_two_documents_names_neither():
+    bob = dict(doc_id="bob-icb-board-2022-09-27-place-based-partnerships", title="Place-based",
+               organisation="Buckinghamshire Oxfordshire and Berkshire West Integrated Care Board")
+    chunks = [chunk("s1", **SANDWELL), chunk("b1", **bob)]
+    assert named_documents("place priorities in the west", chunks) == set()
+    assert named_documents("What did Sandwell and West Birmingham decide?", chunks) == \
+        {SANDWELL["doc_id"]}
+
+
 def test_only_documents_among_the_callers_hits_can_be_named():
     public = [chunk("g1", **GUIDANCE)]  # a public caller's hits: no Southwark chunk among them
     assert named_documents("What did the Southwark analysis recommend?", public) == set()
