@@ -41,6 +41,18 @@ def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
             for cid in ordered]
 
 
+QUESTION_WORDS = re.compile(
+    r"\b(who|whom|whose|what|when|where|which|why|how|does|did|do|is|are|was|were|can|could|"
+    r"should|would|will|must|may|say|says|said|according|tell|me|us|we|our|i)\b", re.I)
+
+
+def keyword_query(question: str) -> str:
+    """The question without the words that ask it ("what does ... say about"): every chunk
+    shares them, so they only dilute the terms that name the subject."""
+    stripped = QUESTION_WORDS.sub(" ", question)
+    return stripped if re.search(r"\w", stripped) else question
+
+
 def query_terms(text: str) -> set[str]:
     """Stemmed content words, as the keyword index sees them."""
     return set(tokenize([text])[0])
@@ -148,10 +160,11 @@ class Retriever:
         if mode == "keyword":
             return self.sparse(query, allowed, top_k)
         n = self.settings.retrieve_candidates
-        fused = fuse_rrf([self.dense(query, allowed, n), self.sparse(query, allowed, n)],
+        words = keyword_query(query)
+        fused = fuse_rrf([self.dense(query, allowed, n), self.sparse(words, allowed, n)],
                          k=self.settings.rrf_k)
         if self.rescore:
-            coverage = self.keyword.term_coverage(query, [hit.chunk for hit in fused])
+            coverage = self.keyword.term_coverage(words, [hit.chunk for hit in fused])
             fused = rescore_by_coverage(fused, coverage, self.settings.coverage_weight)
             named = named_documents(query, [hit.chunk for hit in fused])
             fused = boost_named(fused, named, self.settings.named_document_boost)

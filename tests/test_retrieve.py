@@ -1,7 +1,7 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
-from assistant.retrieve import (boost_named, dedupe_overlaps, fuse_rrf, named_documents,
-                                rescore_by_coverage, retrieval_query)
+from assistant.retrieve import (boost_named, dedupe_overlaps, fuse_rrf, keyword_query,
+                                named_documents, rescore_by_coverage, retrieval_query)
 from assistant.index import KeywordIndex
 
 
@@ -102,3 +102,11 @@ def test_boost_lifts_the_named_documents_chunks_and_keeps_the_rest_in_order():
     assert [h.chunk.id for h in boosted] == ["s1", "g1", "g2", "s2"]
     assert boosted[0].score == 0.32 and boosted[3].score == 0.10
     assert boost_named(hits, set(), boost=1.0) == hits
+
+
+def test_keyword_query_keeps_the_subject_and_drops_the_words_that_ask():
+    assert keyword_query("What does the Sandwell paper say about risks?").split() == \
+        ["the", "Sandwell", "paper", "about", "risks?"]
+    assert keyword_query("Who should chair our place board?").split() == \
+        ["chair", "place", "board?"]
+    assert keyword_query("who?") == "who?"  # nothing but asking words: searched as asked
