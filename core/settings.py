@@ -130,9 +130,9 @@ class Settings(BaseSettings):
     def _csv_auto_answer(cls, value: object) -> object:
         return _split_csv(value)
 
-    # Retrieval tuning (issue 11; measured in docs/evals.md "Retrieval: fusion and named
-    # documents"): chunks each side (dense, keyword) hands to fusion (30 -> 50), how much term
-    # coverage rescores, and the boost for chunks of a document the question names
+    # Retrieval tuning (issue 11; measured in docs/evals.md "Retrieval: fusion, named
+    # documents, asking words"): chunks each side (dense, keyword) hands to fusion (30 -> 50),
+    # how much term coverage rescores, and the boost for chunks of a document the question names
     retrieve_candidates: int = Field(50, ge=1)
     coverage_weight: float = Field(1.0, ge=0.0)
     named_document_boost: float = Field(1.0, ge=0.0)
