@@ -5,13 +5,14 @@ The clearance filter is applied inside both searches; nothing here filters after
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from core.errors import IndexNotReady
-from core.models import Hit, Turn
+from core.models import Chunk, Hit, Turn
 from core.settings import Clearance, Settings, visible_to
 from ingest.embed import Embedder
 from assistant.index import LiveIndex
@@ -20,7 +21,7 @@ from ingest.store import ChunkStore, tokenize
 FOLLOW_UP = re.compile(r"\b(they|them|their|it|its|this|these|those|he|she|him|her)\b|"
                        r"^\s*(and|but|what about|how about|also|so)\b", re.I)
 ELLIPTICAL_WORDS = 3  # "skills needed?": too short to stand alone
-CANDIDATES = 30
+CANDIDATES = 50  # settings.retrieve_candidates' default; bench/query.py probes Chroma with it
 QUERY_VECTORS_KEPT = 64
 
 
@@ -41,6 +42,18 @@ def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
     return [Hit(first[cid].chunk, scores[cid], sources[cid], similarity.get(cid))
             for cid in ordered]
+
+
+QUESTION_WORDS = re.compile(
+    r"\b(who|whom|whose|what|when|where|which|why|how|does|did|do|is|are|was|were|can|could|"
+    r"should|would|will|must|may|say|says|said|according|tell|me|us|we|our|i)\b", re.I)
+
+
+def keyword_query(question: str) -> str:
+    """The question without the words that ask it ("what does ... say about"): every chunk
+    shares them, so they only dilute the terms that name the subject."""
+    stripped = QUESTION_WORDS.sub(" ", question)
+    return stripped if re.search(r"\w", stripped) else question
 
 
 def query_terms(text: str) -> set[str]:
@@ -68,6 +81,32 @@ def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
     rescored = [replace(hit, score=hit.score * (1.0 + weight * share))
                 for hit, share in zip(hits, coverage, strict=True)]
     return sorted(rescored, key=lambda h: (-h.score, h.chunk.id))
+
+
+def named_documents(question: str, chunks: Sequence[Chunk]) -> set[str]:
+    """Documents among `chunks` that the question names ("the Sandwell paper", "b&d", "bob");
+    a word naming several of them ("West" of Sandwell and West Birmingham, and of Berkshire
+    West) names none."""
+    from assistant.evidence import document_names  # evidence imports this module
+
+    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
+    names: dict[str, set[str]] = {}
+    for chunk in chunks:
+        if chunk.doc_id not in names:
+            names[chunk.doc_id] = document_names(chunk) & asked
+    owners = Counter(word for words in names.values() for word in words)
+    return {doc_id for doc_id, words in names.items() if any(owners[w] == 1 for w in words)}
+
+
+def boost_named(hits: Sequence[Hit], named: set[str], boost: float = 1.0) -> list[Hit]:
+    """Raise the chunks of documents the question names: "what risks did the Sandwell paper
+    identify" is about that paper even where its pages never say "Sandwell". Only documents
+    among the caller's hits can be named, so nothing hidden shapes the order."""
+    if not named:
+        return list(hits)
+    boosted = [replace(hit, score=hit.score * (1.0 + boost)) if hit.chunk.doc_id in named
+               else hit for hit in hits]
+    return sorted(boosted, key=lambda h: (-h.score, h.chunk.id))
 
 
 def dedupe_overlaps(hits: Sequence[Hit]) -> list[Hit]:
@@ -135,11 +174,15 @@ class Retriever:
             return self.dense(query, allowed, top_k)
         if mode == "keyword":
             return self.sparse(query, allowed, top_k)
-        fused = fuse_rrf([self.dense(query, allowed, CANDIDATES),
-                          self.sparse(query, allowed, CANDIDATES)], k=self.settings.rrf_k)
+        n = self.settings.retrieve_candidates
+        words = keyword_query(query)
+        fused = fuse_rrf([self.dense(query, allowed, n), self.sparse(words, allowed, n)],
+                         k=self.settings.rrf_k)
         if self.rescore:
-            coverage = self.keyword.term_coverage(query, [hit.chunk for hit in fused])
-            fused = rescore_by_coverage(fused, coverage)
+            coverage = self.keyword.term_coverage(words, [hit.chunk for hit in fused])
+            fused = rescore_by_coverage(fused, coverage, self.settings.coverage_weight)
+            named = named_documents(query, [hit.chunk for hit in fused])
+            fused = boost_named(fused, named, self.settings.named_document_boost)
         return dedupe_overlaps(fused)[:top_k]
 
     def start(self) -> None:

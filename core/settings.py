@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # Retrieval and answering
     top_k: int = 8
-    rrf_k: int = 60
+    rrf_k: int = 5  # 60 -> 5: one side's confident first hit counts (docs/evals.md "Retrieval")
     refusal_threshold: float = 0.365
     answer_max_sentences: int = 5
     # Issue 11, experimental until its figures beat the defaults (README "Answering"):
@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     @classmethod
     def _csv_auto_answer(cls, value: object) -> object:
         return _split_csv(value)
+
+    # Retrieval tuning (issue 11; measured in docs/evals.md "Retrieval: fusion, named
+    # documents, asking words"): chunks each side (dense, keyword) hands to fusion (30 -> 50),
+    # how much term coverage rescores, and the boost for chunks of a document the question names
+    retrieve_candidates: int = Field(50, ge=1)
+    coverage_weight: float = Field(1.0, ge=0.0)
+    named_document_boost: float = Field(1.0, ge=0.0)
 
 
 @lru_cache

@@ -1,13 +1,23 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
-from assistant.retrieve import dedupe_overlaps, fuse_rrf, rescore_by_coverage, retrieval_query
+from assistant.retrieve import (boost_named, dedupe_overlaps, fuse_rrf, keyword_query,
+                                named_documents, rescore_by_coverage, retrieval_query)
 from assistant.index import KeywordIndex
 
 
-def chunk(cid: str, text: str = "text", section: str = "") -> Chunk:
-    return Chunk(id=cid, doc_id="d", title="T", organisation="", date="", doc_type="",
-                 visibility="public", page_start=1, page_end=1, section=section, ordinal=0,
-                 text=text, content_hash="h")
+def chunk(cid: str, text: str = "text", section: str = "", doc_id: str = "d",
+          organisation: str = "", title: str = "T") -> Chunk:
+    return Chunk(id=cid, doc_id=doc_id, title=title, organisation=organisation, date="",
+                 doc_type="", visibility="public", page_start=1, page_end=1, section=section,
+                 ordinal=0, text=text, content_hash="h")
+
+
+SANDWELL = dict(doc_id="swbh-trust-board-2021-10-07-place-based-partnerships",
+                organisation="Sandwell and West Birmingham Hospitals NHS Trust Board",
+                title="Place Based Partnerships")
+GUIDANCE = dict(doc_id="nhse-lga-2021-09-thriving-places-guidance",
+                organisation="NHS England and NHS Improvement; Local Government Association",
+                title="Thriving places: guidance on the development of place-based partnerships")
 
 
 def test_rrf_rewards_chunks_found_by_both_retrievers():
@@ -60,3 +70,43 @@ def test_follow_up_is_searched_with_the_previous_question():
     standalone = "What is a place-based partnership?"  # short, but needs no earlier turn
     assert retrieval_query(standalone, history) == standalone
     assert retrieval_query("skills needed?", history).startswith("What does the place")
+
+
+def test_a_question_names_documents_by_organisation_title_or_short_name():
+    chunks = [chunk("g1", **GUIDANCE), chunk("s1", **SANDWELL), chunk("s2", **SANDWELL)]
+    assert named_documents("What risks did the Sandwell paper identify?", chunks) == \
+        {SANDWELL["doc_id"]}
+    assert named_documents("swbh vs thriving places on governance", chunks) == \
+        {SANDWELL["doc_id"], GUIDANCE["doc_id"]}
+    assert named_documents("Who should be members of a place-based partnership?", chunks) == set()
+
+
+def test_a_word_that_names_two_documents_names_neither():
+    bob = dict(doc_id="bob-icb-board-2022-09-27-place-based-partnerships", title="Place-based",
+               organisation="Buckinghamshire Oxfordshire and Berkshire West Integrated Care Board")
+    chunks = [chunk("s1", **SANDWELL), chunk("b1", **bob)]
+    assert named_documents("place priorities in the west", chunks) == set()
+    assert named_documents("What did Sandwell and West Birmingham decide?", chunks) == \
+        {SANDWELL["doc_id"]}
+
+
+def test_only_documents_among_the_callers_hits_can_be_named():
+    public = [chunk("g1", **GUIDANCE)]  # a public caller's hits: no Southwark chunk among them
+    assert named_documents("What did the Southwark analysis recommend?", public) == set()
+
+
+def test_boost_lifts_the_named_documents_chunks_and_keeps_the_rest_in_order():
+    hits = [Hit(chunk("g1", **GUIDANCE), 0.30), Hit(chunk("g2", **GUIDANCE), 0.20),
+            Hit(chunk("s1", **SANDWELL), 0.16), Hit(chunk("s2", **SANDWELL), 0.05)]
+    boosted = boost_named(hits, {SANDWELL["doc_id"]}, boost=1.0)
+    assert [h.chunk.id for h in boosted] == ["s1", "g1", "g2", "s2"]
+    assert boosted[0].score == 0.32 and boosted[3].score == 0.10
+    assert boost_named(hits, set(), boost=1.0) == hits
+
+
+def test_keyword_query_keeps_the_subject_and_drops_the_words_that_ask():
+    assert keyword_query("What does the Sandwell paper say about risks?").split() == \
+        ["the", "Sandwell", "paper", "about", "risks?"]
+    assert keyword_query("Who should chair our place board?").split() == \
+        ["chair", "place", "board?"]
+    assert keyword_query("who?") == "who?"  # nothing but asking words: searched as asked
