@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 CHUNKS_CONSIDERED = 6  # passages whose units compete: 4 -> 6 raised dev key facts 0.526 -> 0.574 (8: 0.570)
 SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first (dev set)
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
+MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
                      r"contrast|whereas|each of)\b", re.I)
 
@@ -64,7 +65,21 @@ def covers_for(question: str, hits: Sequence[Hit],
 
 
 def _texts(unit: Unit) -> set[str]:
-    return {unit.lead.text, *(i.text for i in unit.items)}
+    """A unit's pieces, compared without spacing, case or punctuation: the same words printed
+    twice (a table cell and the paragraph that repeats it, "managementPlace-based") are one."""
+    return {_letters(t) for t in (unit.lead.text, *(i.text for i in unit.items))}
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _repeats(unit: Unit, seen: set[str]) -> bool:
+    """Whether a unit says again what the answer already quotes (the same piece, or one inside
+    a longer one)."""
+    return any(mine == old or (min(len(mine), len(old)) >= MIN_REPEAT
+                               and (mine in old or old in mine))
+               for mine in _texts(unit) for old in seen)
 
 
 def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
@@ -104,9 +119,9 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         chosen.append(unit)
         seen.update(_texts(unit))
         following = None if unit.is_list else next_in_section(unit)
-        if following is not None and following.text not in seen:
+        if following is not None and not _repeats(Unit(following), seen):
             chosen.append(Unit(following))
-            seen.add(following.text)
+            seen.update(_texts(Unit(following)))
 
     take(first.unit)
     documents = named_documents(question, hits)
@@ -115,7 +130,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             if any(u.lead.chunk.doc_id == doc_id for u in chosen):
                 continue
             best = next((s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
-                         and not _texts(s.unit) & seen and s.coverage > 0), None)
+                         and not _repeats(s.unit, seen) and s.coverage > 0), None)
             if best is not None:
                 take(best)
         return chosen
@@ -123,7 +138,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     for candidate in scored[1:]:
         if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
             break
-        if _texts(candidate.unit) & seen or (first.unit.is_list and candidate.unit.is_list):
+        if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list):
             continue  # a list answer is that list; support adds prose, not another list
         chosen.append(candidate.unit)
         seen |= _texts(candidate.unit)

@@ -233,3 +233,13 @@ def test_each_document_of_a_comparison_brings_what_follows_its_best_unit():
     texts = [u.lead.text for u in select_units(question, scored, hits)]
     assert "They also have a line of escalation to the ICB Chief Executive." in texts
     assert "The post also reports into the Council and the ICB." in texts
+
+
+def test_the_same_words_printed_twice_are_quoted_once():
+    table = chunk("2 Align management Place-based partners agree options to align and share "
+                  "resources.\nAlign managementPlace-based partners agree options to align and "
+                  "share resources.\nPartners agree options for pooled budgets.")
+    question = "what options do place-based partners agree"
+    scored = score_units(question, units_of(table, 0))
+    texts = [u.lead.text for u in select_units(question, scored, [Hit(table, 1.0)])]
+    assert sum("partners agree options to align" in t for t in texts) == 1
