@@ -16,6 +16,7 @@ AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 INLINE_BULLET = re.compile(r"(?<=\S)[ \t]*•[ \t]*")
+GLUED_CELL = re.compile(r"\b([a-z]{4,})(?=[A-Z][a-z])")
 
 
 def normalise(text: str) -> str:
@@ -36,6 +37,12 @@ def strip_html(text: str) -> str:
 def split_inline_bullets(text: str) -> str:
     """A bullet glued to the text before it ('...Partnership• The need') starts a new line."""
     return INLINE_BULLET.sub("\n• ", text)
+
+
+def split_glued_cells(text: str) -> str:
+    """A table's row label run into its cell ('Population health managementThe place-based
+    partnership ...') ends its line: a lower-case word never runs into a capitalised one."""
+    return GLUED_CELL.sub(r"\1\n", text)
 
 
 def strip_markdown_emphasis(text: str) -> str:
@@ -85,7 +92,7 @@ def clean_pages(pages: list[Page], is_markdown: bool = False) -> list[Page]:
     """Clean every page; the page numbers are kept exactly as they were."""
     split = []
     for page in pages:
-        text = split_inline_bullets(strip_html(normalise(page.text)))
+        text = split_glued_cells(split_inline_bullets(strip_html(normalise(page.text))))
         if is_markdown:
             text = strip_markdown_emphasis(text)
         split.append(tidy_lines(text))

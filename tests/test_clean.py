@@ -119,3 +119,12 @@ def test_letterhead_repeated_on_most_pages_is_dropped_but_page_text_kept():
     assert all("Sandwell and West Birmingham Hospitals\n" not in p.text for p in cleaned)
     assert cleaned[0].text.startswith("Report Title: Place Based Partnerships\n")
     assert running_headers([["Only", "two"], ["Only", "pages"]]) == set()
+
+
+def test_a_table_row_label_run_into_its_cell_ends_its_line():
+    from ingest.clean import split_glued_cells
+
+    assert split_glued_cells("Population health managementThe partnership has agreed") == (
+        "Population health management\nThe partnership has agreed")
+    assert split_glued_cells("LinkedIn, McDonald and iPhone stay whole") == (
+        "LinkedIn, McDonald and iPhone stay whole")
