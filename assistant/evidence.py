@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.retrieve import query_terms, terms_of
+from assistant.retrieve import keyword_query, query_terms, terms_of
 from assistant.units import Unit
 from core.models import Chunk
 
@@ -132,7 +132,7 @@ def score_units(question: str, units: Sequence[Unit],
     passage rank."""
     kind = answer_type(question)
     asks_for_headings = bool(HEADING_QUESTION.search(question))
-    terms = query_terms(question)
+    terms = query_terms(keyword_query(question))  # "what", "does", "say" ask; they are not asked about
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])
