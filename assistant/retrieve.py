@@ -83,12 +83,29 @@ def rescore_by_coverage(hits: Sequence[Hit], coverage: Sequence[float],
     return sorted(rescored, key=lambda h: (-h.score, h.chunk.id))
 
 
+# words of titles and organisations too common to name one document
+COMMON_NAME_WORDS = frozenset(
+    "health care board nhs trust integrated system partnership partnerships place based "
+    "place-based guidance paper report council borough london strategic options analysis "
+    "wellbeing and the of for local government association england improvement public "
+    "agenda item development statutory ics icb hospitals lead leads part systems".split())
+
+
+def document_names(chunk: Chunk) -> set[str]:
+    """Words that name a chunk's document: distinctive words of its organisation and title,
+    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d"). The same as
+    `assistant.evidence.document_names`, which cannot be imported here (evidence imports this
+    module); tests/test_retrieve.py keeps the two equal."""
+    text = f"{chunk.organisation} {chunk.title}"
+    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
+    pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
+    return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
+
+
 def named_documents(question: str, chunks: Sequence[Chunk]) -> set[str]:
     """Documents among `chunks` that the question names ("the Sandwell paper", "b&d", "bob");
     a word naming several of them ("West" of Sandwell and West Birmingham, and of Berkshire
     West) names none."""
-    from assistant.evidence import document_names  # evidence imports this module
-
     asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
     names: dict[str, set[str]] = {}
     for chunk in chunks:

@@ -1,7 +1,9 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
-from assistant.retrieve import (boost_named, dedupe_overlaps, fuse_rrf, keyword_query,
-                                named_documents, rescore_by_coverage, retrieval_query)
+from assistant import evidence
+from assistant.retrieve import (boost_named, dedupe_overlaps, document_names, fuse_rrf,
+                                keyword_query, named_documents, rescore_by_coverage,
+                                retrieval_query)
 from assistant.index import KeywordIndex
 
 
@@ -79,6 +81,15 @@ def test_a_question_names_documents_by_organisation_title_or_short_name():
     assert named_documents("swbh vs thriving places on governance", chunks) == \
         {SANDWELL["doc_id"], GUIDANCE["doc_id"]}
     assert named_documents("Who should be members of a place-based partnership?", chunks) == set()
+
+
+def test_retrieval_and_the_answerer_read_the_same_document_names():
+    lbbd = dict(doc_id="lbbd-hwb-2022-06-14-place-partnership-lead",
+                organisation="Barking and Dagenham Health and Wellbeing Board",
+                title="Place Partnership Lead - ICS Place Based Partnership")
+    for fields in (SANDWELL, GUIDANCE, lbbd):
+        assert document_names(chunk("x", **fields)) == evidence.document_names(chunk("x", **fields))
+    assert {"b&d", "lbbd", "barking"} <= document_names(chunk("x", **lbbd))
 
 
 def test_a_word_that_names_two_documents_names_neither():
