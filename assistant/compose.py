@@ -15,8 +15,9 @@ import numpy as np
 from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import Features, Model, load_model
-from assistant.evidence import Scored, answer_type, document_names, score_units
+from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
+from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import query_terms, retrieval_query, terms_of
 from assistant.units import Sentence, Unit, next_in_section, sentences_of, units_of
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
@@ -96,13 +97,9 @@ def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
 
 def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
     """Documents among the hits that the question names ("the Sandwell paper", "b&d"), in
-    retrieval order."""
-    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]*", question)}
-    named: list[str] = []
-    for hit in hits:
-        if hit.chunk.doc_id not in named and document_names(hit.chunk) & asked:
-            named.append(hit.chunk.doc_id)
-    return named
+    retrieval order (assistant.retrieve reads the names)."""
+    named = documents_named(question, [hit.chunk for hit in hits])
+    return list(dict.fromkeys(h.chunk.doc_id for h in hits if h.chunk.doc_id in named))
 
 
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:

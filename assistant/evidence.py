@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.retrieve import keyword_query, query_terms, terms_of
+from assistant.retrieve import document_names, keyword_query, query_terms, terms_of
 from assistant.units import Unit
 from core.models import Chunk
 
@@ -90,23 +90,6 @@ class Scored:
     heading: float
     typed: float
     meaning: float = 0.0  # cosine similarity of question and unit (0 without piece vectors)
-
-
-# words of titles and organisations too common to name one document
-COMMON_NAME_WORDS = frozenset(
-    "health care board nhs trust integrated system partnership partnerships place based "
-    "place-based guidance paper report council borough london strategic options analysis "
-    "wellbeing and the of for local government association england improvement public "
-    "agenda item development statutory ics icb hospitals lead leads part systems".split())
-
-
-def document_names(chunk: Chunk) -> set[str]:
-    """Words that name a chunk's document: distinctive words of its organisation and title,
-    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d")."""
-    text = f"{chunk.organisation} {chunk.title}"
-    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
-    pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
-    return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
 
 
 MAX_LABEL_WORDS = 5

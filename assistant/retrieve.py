@@ -93,9 +93,8 @@ COMMON_NAME_WORDS = frozenset(
 
 def document_names(chunk: Chunk) -> set[str]:
     """Words that name a chunk's document: distinctive words of its organisation and title,
-    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d"). The same as
-    `assistant.evidence.document_names`, which cannot be imported here (evidence imports this
-    module); tests/test_retrieve.py keeps the two equal."""
+    the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d"). Retrieval boosts
+    the documents a question names; the answerer drops these words from what a unit must cover."""
     text = f"{chunk.organisation} {chunk.title}"
     words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
     pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)

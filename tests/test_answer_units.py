@@ -9,7 +9,8 @@ import pytest
 
 from assistant.answerability import FEATURES, Features, Model, load_model
 from assistant.compose import compose, named_documents, select_units
-from assistant.evidence import answer_type, document_names, score_units
+from assistant.evidence import answer_type, score_units
+from assistant.retrieve import document_names
 from assistant.units import units_of
 from core.models import Chunk, Hit
 

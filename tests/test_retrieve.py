@@ -1,6 +1,5 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
-from assistant import evidence
 from assistant.retrieve import (boost_named, dedupe_overlaps, document_names, fuse_rrf,
                                 keyword_query, named_documents, rescore_by_coverage,
                                 retrieval_query)
@@ -83,12 +82,10 @@ def test_a_question_names_documents_by_organisation_title_or_short_name():
     assert named_documents("Who should be members of a place-based partnership?", chunks) == set()
 
 
-def test_retrieval_and_the_answerer_read_the_same_document_names():
+def test_a_document_is_named_by_its_id_and_its_x_and_y():
     lbbd = dict(doc_id="lbbd-hwb-2022-06-14-place-partnership-lead",
                 organisation="Barking and Dagenham Health and Wellbeing Board",
                 title="Place Partnership Lead - ICS Place Based Partnership")
-    for fields in (SANDWELL, GUIDANCE, lbbd):
-        assert document_names(chunk("x", **fields)) == evidence.document_names(chunk("x", **fields))
     assert {"b&d", "lbbd", "barking"} <= document_names(chunk("x", **lbbd))
 
 
