@@ -157,8 +157,9 @@ def next_in_section(unit: Unit) -> Sentence | None:
         if BARE_NUMBER.match(piece.text):  # "16." numbers the paragraph that follows
             continue
         words = piece.text.split()
-        if piece.text.endswith(":") or len(words) <= 5 and not re.search(r"[\d.]", piece.text):
-            return None  # a list's intro without its items, or a label the layout missed
+        if piece.text.endswith(":") or CAPTION.match(piece.text) \
+                or len(words) <= 5 and not re.search(r"[\d.]", piece.text):
+            return None  # a list's intro without its items, a caption, or a missed label
         return piece
     return None
 

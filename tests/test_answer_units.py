@@ -219,6 +219,10 @@ def test_what_follows_skips_a_bare_paragraph_number_and_stops_at_a_label():
     assert next_in_section(first).text == "This is a first step and the form may evolve."
     step = next(u for u in units if u.lead.text.startswith("This is a first step"))
     assert next_in_section(step) is None  # "Medicines Management" names a new topic
+    captioned = chunk("Support the convening of the partnership.\n"
+                      "Table 3: Leadership roles in place-based partnerships\nMore text.")
+    lead = units_of(captioned, 0)[0]
+    assert next_in_section(lead) is None  # a table's caption is not what the sentence leads to
 
 
 def test_each_document_of_a_comparison_brings_what_follows_its_best_unit():
