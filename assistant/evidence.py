@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from assistant.retrieve import document_names, keyword_query, query_terms, terms_of
 from assistant.units import Unit
 from core.models import Chunk
+from ingest.pieces import heading_of, pieces_of
 
 DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|April|May|June|"
                   r"July|August|September|October|November|December)|(January|February|March|"
@@ -36,6 +37,9 @@ SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|typ
 LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+){{0,2}}"
                   rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b",
                   re.I)
+DEFINE = re.compile(r"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+(?:an?\s+|the\s+)?"
+                    r"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})\s*\??\s*$", re.I)
+DEFINING_VERB = r"\s+(?:is|are|means|refers to|will be)\b"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
 
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
@@ -59,14 +63,45 @@ def answer_type(question: str) -> str:
         return "author"
     if WHO.search(question):
         return "who"
+    if defined_term(question):
+        return "define"
     if LIST.search(question):
         return "list"
     return "fact"
 
 
-def type_match(kind: str, unit: Unit) -> float:
+def defined_term(question: str) -> str | None:
+    """What "What is a joint committee?" asks to have defined, if the question is just that
+    (a set noun makes it a list question: "What are the options?")."""
+    match = DEFINE.match(question)
+    if match is None or re.search(rf"\b({SET_NOUNS})\b", match["subject"], re.I):
+        return None
+    return match["subject"]
+
+
+def defines(unit: Unit, term: str) -> bool:
+    """Whether a unit defines the term: it says "<term> is/are ...", or it opens the section
+    the term heads (a table row "Joint committee" then "A committee established ...")."""
+    singular = [w[:-1] if w.endswith("s") and not w.endswith("ss") else w
+                for w in re.findall(r"[\w&]+", term)]
+    name = r"[\s-]+".join(re.escape(w) + "s?" for w in singular)
+    lead = unit.lead
+    if re.match(rf"^(?:the\s+|an?\s+)?{name}{DEFINING_VERB}", lead.text, re.I):
+        return True
+    chunk = lead.chunk
+    if not re.fullmatch(name, heading_of(chunk, lead.offset), re.I):
+        return False
+    section = chunk.section_of(lead.offset)
+    opening = next((p for p in pieces_of(chunk) if p.kind != "heading"
+                    and chunk.section_of(p.offset) == section), None)
+    return opening is not None and opening.offset == lead.offset
+
+
+def type_match(kind: str, unit: Unit, term: str | None = None) -> float:
     """1 when the unit has the shape of the answer asked for, else 0."""
     text = unit.text
+    if kind == "define":
+        return float(term is not None and defines(unit, term))
     if kind == "when":
         return float(bool(DATE.search(text)))
     if kind == "how many":
@@ -114,6 +149,7 @@ def score_units(question: str, units: Sequence[Unit],
     question (`similarity`, one per unit, when piece vectors are stored), discounted by
     passage rank."""
     kind = answer_type(question)
+    term = defined_term(question) if kind == "define" else None
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(keyword_query(question))  # "what", "does", "say" ask; they are not asked about
     leads = terms_of([u.lead.text for u in units]
@@ -157,7 +193,7 @@ def score_units(question: str, units: Sequence[Unit],
         else:
             coverage = cover(own)
         heading = cover(heading_own)
-        typed = type_match(kind, unit)
+        typed = type_match(kind, unit, term)
         gate = 1.0 if kind == "author" else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:

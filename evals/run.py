@@ -285,6 +285,7 @@ SET_FIGURES: tuple[tuple[str | None, str], ...] = (
     ("list", "key_fact_recall"), ("list", "answered_rate"), ("table", "key_fact_recall"),
     ("paraphrase", "answered_rate"), ("paraphrase", "key_fact_recall"),
     ("sloppy", "answered_rate"), ("front_matter", "key_fact_recall"), ("who", "key_fact_recall"),
+    ("definition", "key_fact_recall"),
     ("comparison", "doc_coverage"), ("comparison", "key_fact_recall"),
     ("unanswerable", "refusal_rate_unanswerable"), ("false_premise", "refusal_rate_unanswerable"),
     ("confidential_probe", "key_fact_recall"),

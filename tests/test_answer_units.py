@@ -248,3 +248,32 @@ def test_the_same_words_printed_twice_are_quoted_once():
     scored = score_units(question, units_of(table, 0))
     texts = [u.lead.text for u in select_units(question, scored, [Hit(table, 1.0)])]
     assert sum("partners agree options to align" in t for t in texts) == 1
+
+
+@pytest.mark.parametrize("question, term", [
+    ("What is a place-based partnership?", "place-based partnership"),
+    ("what's a consultative forum?", "consultative forum"),
+    ("What are HWBs?", "HWBs"),
+    ("What are the options?", None),  # a set: a list question
+    ("What is the role of the Place Partnership Lead in Barking?", None),  # not just a term
+])
+def test_a_question_that_asks_what_a_term_is_names_the_term(question, term):
+    from assistant.evidence import defined_term
+
+    assert defined_term(question) == term
+    assert (answer_type(question) == "define") is (term is not None)
+
+
+def test_a_definition_is_the_sentence_that_says_what_it_is_or_opens_its_row():
+    guidance = chunk("Key points\n- It will be for system partners to determine the footprint of "
+                     "each place-based partnership and what functions it will carry out.\n"
+                     "- Place-based partnerships are collaborative arrangements formed by the "
+                     "organisations responsible for care in a locality.", ordinal=1)
+    best = score_units("What is a place-based partnership?", units_of(guidance, 0))[0]
+    assert best.unit.lead.text.startswith("Place-based partnerships are collaborative")
+    assert best.typed == 1.0
+    text = ("Joint committee\nA committee established between partner organisations.\n"
+            "It may hold a budget.")
+    table = chunk(text, section="Governance > Joint committee")
+    best = score_units("what is a joint committee", units_of(table, 0))[0]
+    assert best.unit.lead.text == "A committee established between partner organisations."
