@@ -125,10 +125,13 @@ def boost_named(hits: Sequence[Hit], named: set[str], boost: float = 1.0) -> lis
     return sorted(boosted, key=lambda h: (-h.score, h.chunk.id))
 
 
-def dedupe_overlaps(hits: Sequence[Hit]) -> list[Hit]:
-    """Drop a hit whose text is wholly contained in a better one."""
+def dedupe_overlaps(hits: Sequence[Hit], limit: int | None = None) -> list[Hit]:
+    """Drop a hit whose text is wholly contained in a better one; stop once `limit` are kept
+    (comparing all 100 fused candidates pairwise cost ~5 ms a question at 100k chunks)."""
     kept: list[Hit] = []
     for hit in hits:
+        if limit is not None and len(kept) >= limit:
+            break
         if not any(hit.chunk.text in k.chunk.text for k in kept):
             kept.append(hit)
     return kept
@@ -199,7 +202,7 @@ class Retriever:
             fused = rescore_by_coverage(fused, coverage, self.settings.coverage_weight)
             named = named_documents(query, [hit.chunk for hit in fused])
             fused = boost_named(fused, named, self.settings.named_document_boost)
-        return dedupe_overlaps(fused)[:top_k]
+        return dedupe_overlaps(fused, top_k)
 
     def start(self) -> None:
         """Derive the keyword index in the background (an API process at start-up)."""
