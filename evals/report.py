@@ -69,6 +69,8 @@ def run_settings(settings: Any) -> dict[str, Any]:
                else f"evidence >= {settings.refusal_threshold}")
     return {"answerer": answerer, "refusal": decides, "pdf_layout": settings.pdf_layout,
             "embedder": settings.embedder, "top_k": settings.top_k,
+            "retrieval": f"rrf k {settings.rrf_k}, {settings.retrieve_candidates} candidates a side,"
+                         f" named documents x{1 + settings.named_document_boost:g}",
             "chunk_words": f"{settings.chunk_min_words}-{settings.chunk_max_words}"}
 
 
