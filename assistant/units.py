@@ -17,6 +17,7 @@ from ingest.pieces import pieces_of
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
+MAX_LABEL_LINE_WORDS = 8  # "Asks of the Board or of members present": a heading the layout missed
 BARE_NUMBER = re.compile(r"^\(?(\d{1,2}(\.\d{1,2})*|[a-zA-Z]|[ivx]{1,4})[.)]?$")
 NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|types|"
                          r"kinds|categories|options|models|Table \d+)\b", re.I)
@@ -157,8 +158,9 @@ def next_in_section(unit: Unit) -> Sentence | None:
         if BARE_NUMBER.match(piece.text):  # "16." numbers the paragraph that follows
             continue
         words = piece.text.split()
+        short = len(words) <= (MAX_LABEL_LINE_WORDS if piece.kind == "line" else 5)
         if piece.text.endswith(":") or CAPTION.match(piece.text) \
-                or len(words) <= 5 and not re.search(r"[\d.]", piece.text):
+                or short and not re.search(r"[\d.:]", piece.text):
             return None  # a list's intro without its items, a caption, or a missed label
         return piece
     return None

@@ -223,6 +223,9 @@ def test_what_follows_skips_a_bare_paragraph_number_and_stops_at_a_label():
                       "Table 3: Leadership roles in place-based partnerships\nMore text.")
     lead = units_of(captioned, 0)[0]
     assert next_in_section(lead) is None  # a table's caption is not what the sentence leads to
+    asks = chunk("It will be formally established in the 2023 calendar year.\n"
+                 "Asks of the Board or of members present\nThe Board is asked to note it.")
+    assert next_in_section(units_of(asks, 0)[0]) is None  # a heading the layout missed
 
 
 def test_each_document_of_a_comparison_brings_what_follows_its_best_unit():
