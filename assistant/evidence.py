@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.retrieve import document_names, keyword_query, query_terms, terms_of
-from assistant.units import Unit
+from assistant.units import CAPTION, Unit
 from core.models import Chunk
 from ingest.pieces import heading_of, pieces_of
 
@@ -175,9 +175,9 @@ def score_units(question: str, units: Sequence[Unit],
     for unit, own, heading_own, items, sim in zip(units, lead_terms, heading_terms, item_terms,
                                                   meaning):
         lead = unit.lead
-        if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line") \
-                and not unit.items and not asks_for_headings:
-            continue  # a heading, or a label the layout did not mark as one ("Role of the System")
+        if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line"
+                or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
+            continue  # a heading, a table's caption, or a label the layout did not mark as one
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
             continue
         wanted = asked_of(unit)

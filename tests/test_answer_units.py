@@ -280,3 +280,10 @@ def test_a_definition_is_the_sentence_that_says_what_it_is_or_opens_its_row():
     table = chunk(text, section="Governance > Joint committee")
     best = score_units("what is a joint committee", units_of(table, 0))[0]
     assert best.unit.lead.text == "A committee established between partner organisations."
+
+
+def test_a_tables_caption_alone_is_never_quoted_as_content():
+    text = ("Support the convening of the place-based partnership.\n"
+            "Table 3: Leadership roles in place-based partnerships\nMore text follows here.")
+    scored = score_units("What is a place-based partnership?", units_of(chunk(text), 0))
+    assert scored and all(not s.unit.lead.text.startswith("Table 3") for s in scored)
