@@ -21,7 +21,7 @@ def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
     return sorted(n for n in names if n.lower() not in evidence)
 
 
-WH_QUESTION = re.compile(r"^\s*(?:what|which|how many|how much)\s+(.*)$", re.I | re.S)
+WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.*)$", re.I | re.S)
 # words between "what" and the thing asked about ("what is meant by", "what kind of")
 SUBJECT_LEAD = frozenset(
     "is are was were the a an did does do has have will would should can could must might "
@@ -64,13 +64,39 @@ QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)
 NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
                     re.I)
+# what an amount of money is asked for by ("budget", "allocated", "fee"): the answer is a sum
+MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocating|fees?|salar(y|ies)|"
+                         r"costs?|costing|spend(ing)?|spent|price|income|revenue|funding)\b", re.I)
+MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b|\bpounds\b", re.I)
+NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key lines")
+
+
+def asks_for_money(question: str) -> bool:
+    """Whether the question asks for a sum: "how much" about money, or a what-question whose
+    subject is a budget, allocation, fee or cost ("what's the 2021/22 budget for ...")."""
+    if QUANTITY_QUESTION.match(question) and question.lower().split()[1] == "much":
+        return bool(MONEY_ASKED.search(question))
+    return bool(MONEY_ASKED.search(" ".join(question_subject(question))))
+
+
+def _number_beside(text: str, counted: set[str]) -> bool:
+    """A number within a few words of one of the counted terms ("three provider
+    collaboratives", "one per sub-place", "7 of the 10 chief executives")."""
+    words = re.findall(r"[\w£'’/+-]+", text)
+    numbers = [i for i, w in enumerate(words) if NUMBER.search(w)]
+    terms = [i for i, w in enumerate(words) if query_terms(w) & counted]
+    return any(abs(n - t) <= NEAR for n in numbers for t in terms)
 
 
 def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
-    """A how-many/how-much question none of whose passages' sentences puts a number beside
-    any word of what it counts ("How many hospital beds..." over passages with neither
-    hospitals nor beds next to a number): what would be quoted could not be the answer."""
+    """A quantity question whose passages could not hold its answer: a how-many question no
+    sentence of which puts a number near a word of what it counts ("How many hospital beds"
+    over passages with neither hospitals nor beds near a number), or a question asking for a
+    sum of money ("budget", "how much ... allocate") over passages that state none."""
+    sentences = list(sentences)
+    if asks_for_money(question):
+        return not any(MONEY.search(text) for text in sentences)
     counted = query_terms(" ".join(question_subject(question)))
     if not QUANTITY_QUESTION.match(question) or not counted:
         return False
-    return not any(NUMBER.search(text) and counted & query_terms(text) for text in sentences)
+    return not any(_number_beside(text, counted) for text in sentences)

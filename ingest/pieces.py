@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -75,6 +75,45 @@ def pieces_of(chunk: Chunk, text: str | None = None) -> list[Piece]:
             at = line.find(part, pos)
             pos = at + len(part)
             out.append(Piece(part, line_at + max(at, 0)))
+    return nest_by_label(out)
+
+
+ITEM_LABEL = re.compile(r"^\(?([ivx]{1,4}|[a-z]|[A-Z]|\d{1,2})[.)]\s")
+
+
+def label_scheme(text: str, previous: str = "") -> str:
+    """How a list item is numbered: "roman", "lower", "upper", "digit", or "" for a bullet.
+    `previous` is the label of the item before ("i." after "h." is a letter)."""
+    match = ITEM_LABEL.match(text)
+    if match is None:
+        return ""
+    label = match.group(1)
+    follows_letter = len(label) == 1 and len(previous) == 1 and ord(label) == ord(previous) + 1
+    if re.fullmatch(r"[ivx]{1,4}", label) and not follows_letter:
+        return "roman"
+    if label.isdigit():
+        return "digit"
+    return "lower" if label.islower() else "upper"
+
+
+def nest_by_label(pieces: list[Piece]) -> list[Piece]:
+    """Items numbered in a new scheme inside a list ("b. ... The three collaboratives are:"
+    then "i.", "ii.", "iii.") are sub-items of the item before them, even where the PDF
+    printed them at one indent."""
+    out: list[Piece] = []
+    outer, previous = "", ""  # the scheme the run of items began with; the last item's label
+    for piece in pieces:
+        if piece.kind != "item":
+            out.append(piece)
+            previous = ""
+            continue
+        scheme = label_scheme(piece.text, previous)
+        if not out or out[-1].kind != "item":
+            outer = scheme
+        nested = bool(outer and scheme and scheme != outer)
+        out.append(replace(piece, depth=piece.depth + 1) if nested else piece)
+        match = ITEM_LABEL.match(piece.text)
+        previous = match.group(1) if match else ""
     return out
 
 

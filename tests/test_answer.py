@@ -240,3 +240,26 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
     # "2021" is a number, but not beside "hospital" or "beds"
     assert quantity_unstated("How many hospital beds does the trust have?", sentences)
     assert not quantity_unstated("What is a place-based partnership?", sentences)
+
+
+@pytest.mark.parametrize("question,passages,unstated", [
+    ("what's the 2021/22 budget for the sandwell place partnership",
+     ["Budgets for 2021/22 will be set by the ICB.", "The partnership meets monthly."], True),
+    ("How much is the 2022/23 allocation from the ICS?",
+     ["The 2022/23 allocation to the borough is £145 million."], False),
+    ("how much did the ics allocate to the place in 2022/23",
+     ["The ICS will allocate funding to places in 2022/23."], True),
+    ("What principle must partnerships adopt when taking NHS funding?",
+     ["Partnerships must adopt the principle of equal access for equal need."], False),
+    ("How many GP practices are there in Oxfordshire?",
+     ["One clinical director per sub-place (4 Buckinghamshire 3 Oxfordshire).",
+      "GP practices in the county work together in primary care networks across the area."],
+     True),
+    ("how many key lines of enquiry are in the resource",
+     ["It includes 10 key lines of enquiry to consider."], False),
+])
+def test_a_question_asking_for_a_sum_or_a_count_needs_one_in_the_passages(question, passages,
+                                                                         unstated):
+    from assistant.refusal import quantity_unstated
+
+    assert quantity_unstated(question, passages) is unstated

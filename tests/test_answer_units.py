@@ -287,3 +287,28 @@ def test_a_tables_caption_alone_is_never_quoted_as_content():
             "Table 3: Leadership roles in place-based partnerships\nMore text follows here.")
     scored = score_units("What is a place-based partnership?", units_of(chunk(text), 0))
     assert scored and all(not s.unit.lead.text.startswith("Table 3") for s in scored)
+
+
+def test_items_numbered_in_a_new_scheme_are_sub_items_of_the_item_before_them():
+    text = ("14. Where provider collaboratives have been established these will be managed at "
+            "system level:\n"
+            "- a. In 2022/23 this will include all planned care.\n"
+            "- b. This is in addition to the three provider collaboratives already in place. "
+            "The three collaboratives are:\n"
+            "- i. Thames Valley and Wessex Adult Secure Services\n"
+            "- ii. Thames Valley Tier 4 Child and Adolescent Mental Health Services,\n"
+            "- iii. HOPE Adult Eating disorders services\n"
+            "- c. Later services follow.")
+    units = units_of(chunk(text), 0)
+    [collaboratives] = [u for u in units if u.lead.text.startswith("b.") and u.items]
+    assert [i.text[:4] for i in collaboratives.items] == ["i. T", "ii. ", "iii."]
+    [whole] = [u for u in units if u.lead.text.startswith("14.") and u.items]
+    assert [i.text[:2] for i in whole.items] == ["a.", "b.", "c."]  # i.-iii. stay under b.
+    answer = compose([collaboratives]).answer
+    assert answer.endswith("\n- iii. HOPE Adult Eating disorders services")
+
+
+def test_a_lettered_list_that_reaches_i_stays_one_list():
+    letters = "\n".join(f"- {c}. item {c}" for c in "abcdefghij")
+    [listed] = [u for u in units_of(chunk("The areas are:\n" + letters), 0) if u.items]
+    assert len(listed.items) == 10 and all(i.depth == 0 for i in listed.items)
