@@ -131,9 +131,12 @@ MAX_LABEL_WORDS = 5
 
 
 def is_label(text: str) -> bool:
-    """A short line with no number and no colon is a label, not a fact: "Medicines Management"
-    is a heading the layout missed, "Version 1, 2 September 2021" and "Author: ..." are facts."""
-    return len(text.split()) <= MAX_LABEL_WORDS and not re.search(r"[\d:]", text)
+    """A short line, or one in capitals, with no number and no colon is a label, not a fact:
+    "Medicines Management" is a heading the layout missed, a letterhead is in capitals;
+    "Version 1, 2 September 2021" and "Author: ..." are facts."""
+    if re.search(r"[\d:]", text):
+        return False
+    return len(text.split()) <= MAX_LABEL_WORDS or text.upper() == text  # "SANDWELL ... TRUST"
 
 
 def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:

@@ -89,6 +89,23 @@ def items_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
     return items
 
 
+SERIES_GOES_ON = re.compile(r"(;|;\s*(and|or)|,\s*(and|or))$", re.I)
+
+
+def series_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
+    """Lines after an intro ending in ":" that end in ";" or "; and" up to the one that does
+    not: a list whose bullets the PDF lost ("...covers support to overall:" "Co-ordination
+    of ...;" "Facilitation of ...; and" "Ensuring ...")."""
+    items: list[Sentence] = []
+    for piece in pieces[index + 1:]:
+        if piece.kind in ("heading", "item", "numbered"):
+            break
+        items.append(piece)
+        if not SERIES_GOES_ON.search(piece.text):
+            break
+    return items if len(items) >= 2 and SERIES_GOES_ON.search(items[0].text) else []
+
+
 COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
          "nine": 9, "ten": 10}
 CAPTION = re.compile(r"^(Table|Figure|Box|Chart)\s+\d+", re.I)
@@ -132,6 +149,8 @@ def units_of(chunk: Chunk, rank: int,
             later = _following(chunk, rank, next_chunk, piece.text)
             leading = _leading_items(later)
             items += [p for p in leading if not items or p.depth <= items[0].depth]
+        if not items and piece.text.endswith(":"):
+            items = series_after(index, pieces)
         if not items and piece.kind != "heading" and NAMES_A_SET.search(piece.text):
             if later is None:
                 later = _following(chunk, rank, next_chunk, piece.text)

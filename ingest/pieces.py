@@ -40,15 +40,38 @@ def heading_of(chunk: Chunk, offset: int) -> str:
     return chunk.section_of(offset).rpartition(" > ")[2].strip()
 
 
+def logical_lines(chunk: Chunk, text: str) -> list[tuple[int, str]]:
+    """The text's lines with where each starts; a line the PDF broke off mid-sentence ("The
+    appointment of these leads is") is joined to the lowercase line that goes on with it
+    ("deferred until Dec 2022."), so the sentence is one piece. The join is one space for one
+    newline, so offsets into the text still hold."""
+    lines: list[tuple[int, str]] = []
+    cursor = 0
+    for raw in text.split("\n"):
+        at = text.find(raw, cursor)
+        cursor = at + len(raw)
+        if lines and _continues(chunk, *lines[-1], at, raw):
+            start, previous = lines[-1]
+            lines[-1] = (start, f"{previous} {raw}")
+        else:
+            lines.append((at, raw))
+    return lines
+
+
+def _continues(chunk: Chunk, start: int, previous: str, at: int, raw: str) -> bool:
+    """Whether `raw` (at `at`) carries on the sentence `previous` broke off."""
+    before, line = previous.strip(), raw.strip()
+    return (at == start + len(previous) + 1 and bool(before) and line[:1].islower()
+            and before[-1] not in ".?!:;" and before != heading_of(chunk, start)
+            and line != heading_of(chunk, at))
+
+
 def pieces_of(chunk: Chunk, text: str | None = None) -> list[Piece]:
     """Split a chunk (or a same-length rewrite of its text) into pieces, keeping list items
     whole and marking headings."""
     text = chunk.text if text is None else text
     out: list[Piece] = []
-    cursor = 0
-    for raw in text.split("\n"):
-        line_at = text.find(raw, cursor)
-        cursor = line_at + len(raw)
+    for line_at, raw in logical_lines(chunk, text):
         stripped = raw.lstrip()
         indent = len(raw) - len(stripped)
         if stripped.startswith("- "):

@@ -174,6 +174,7 @@ def test_fitting_reports_cross_validated_figures_and_a_threshold():
     ("Role of the System", True), ("Medicines Management", True),
     ("Version 1, 2 September 2021", False), ("Report Author: Jane Leaman", False),
     ("Mark Cubbon Interim Chief Operating Officer NHS England", False),
+    ("SANDWELL AND WEST BIRMINGHAM HOSPITALS NHS TRUST", True),  # a letterhead
 ])
 def test_a_short_line_without_numbers_or_colon_is_a_label_not_a_fact(line, label):
     from assistant.evidence import is_label
@@ -312,3 +313,16 @@ def test_a_lettered_list_that_reaches_i_stays_one_list():
     letters = "\n".join(f"- {c}. item {c}" for c in "abcdefghij")
     [listed] = [u for u in units_of(chunk("The areas are:\n" + letters), 0) if u.items]
     assert len(listed.items) == 10 and all(i.depth == 0 for i in listed.items)
+
+
+def test_lines_ending_in_semicolons_after_an_intro_are_a_list_whose_bullets_were_lost():
+    text = ("Additionally, a place Clinical and Care Director role provisionally covers support "
+            "to overall:\n"
+            "Co-ordination of clinical and care professional leadership into the partnership;\n"
+            "Facilitation of clinical and care professional engagement; and\n"
+            "Ensuring local clinical and care professional input to NEL-wide strategies\n"
+            "The ICS-wide work also provides for more.")
+    [listed] = [u for u in units_of(chunk(text), 0) if u.items]
+    assert [i.text.split()[0] for i in listed.items] == ["Co-ordination", "Facilitation",
+                                                         "Ensuring"]
+    assert "- Ensuring local clinical" in compose([listed]).answer

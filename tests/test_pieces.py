@@ -77,3 +77,17 @@ def test_a_date_line_is_a_line_and_a_numbered_item_is_numbered():
 
     pieces = pieces_of(chunk("14 JUNE 2022\n12. Partners agree the plan\n1st October 2021"))
     assert [p.kind for p in pieces] == ["line", "numbered", "line"]
+
+
+def test_a_sentence_the_pdf_broke_across_lines_is_one_piece_at_its_own_offset():
+    from tests.test_answer_units import chunk
+
+    text = ("Pathway leadership roles, to be determined locally. The appointment of these leads is"
+            "\ndeferred until Dec 2022. The current leads will remain until then\n"
+            "New Heading Line\n- an item that ends without a stop\nbut goes on here.")
+    pieces = pieces_of(chunk(text))
+    deferred = next(p for p in pieces if p.text.startswith("The appointment"))
+    assert deferred.text == "The appointment of these leads is deferred until Dec 2022."
+    assert text[deferred.offset:].startswith("The appointment")
+    assert pieces[-1].kind == "item" and pieces[-1].text.endswith("but goes on here.")
+    assert any(p.text == "New Heading Line" for p in pieces)  # a capital starts a new line
