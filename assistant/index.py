@@ -28,6 +28,9 @@ VIEWS = sorted({tuple(sorted(v)) for v in CLEARANCE_LEVELS.values()})  # one ind
 EVERY = tuple(sorted(VISIBILITIES))
 
 
+MIN_ABBREVIATION = 4  # letters: "exec" stands for "executive"; "pol" stands for nothing
+
+
 class KeywordIndex:
     """BM25 over a fixed list of chunks (one clearance's), in memory."""
 
@@ -64,6 +67,14 @@ class KeywordIndex:
             return np.zeros(0, dtype=np.int64)
         scores = self.bm25.scores
         return scores["indices"][scores["indptr"][token]:scores["indptr"][token + 1]]
+
+    def spellings(self, term: str) -> list[str]:
+        """The indexed terms a question's term stands for: itself, or, for a shortened word
+        ("exec", "govt" is not one), the indexed terms it begins ("execut")."""
+        vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
+        if term in vocab or len(term) < MIN_ABBREVIATION:
+            return [term]
+        return [word for word in vocab if word.startswith(term)] or [term]
 
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         """Share of the query's index terms each chunk's title, section and text contain,
@@ -225,6 +236,14 @@ class LiveIndex:
         index, mask = self._index(visibilities)
         return index.search(query, n, mask)
 
+    def spellings(self, term: str) -> list[str]:
+        """The indexed terms a question's term stands for: itself, or, for a shortened word
+        ("exec", "govt" is not one), the indexed terms it begins ("execut")."""
+        vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
+        if term in vocab or len(term) < MIN_ABBREVIATION:
+            return [term]
+        return [word for word in vocab if word.startswith(term)] or [term]
+
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         index, _ = self._index(EVERY)
         return index.term_coverage(query, chunks)
@@ -232,7 +251,8 @@ class LiveIndex:
     def known_terms(self, terms: set[str], visibilities: Sequence[str]) -> set[str]:
         """The index terms at least one chunk these visibilities may read contains."""
         index, mask = self._index(visibilities)
-        return {term for term in terms if mask[index.postings(term)].any()}
+        return {term for term in terms
+                if any(mask[index.postings(word)].any() for word in index.spellings(term))}
 
     def chunks(self, ids: Sequence[str], visibilities: Sequence[str]) -> dict[str, Chunk]:
         """Text for dense hits: from the index when its document has not changed since the

@@ -263,3 +263,13 @@ def test_a_question_asking_for_a_sum_or_a_count_needs_one_in_the_passages(questi
     from assistant.refusal import quantity_unstated
 
     assert quantity_unstated(question, passages) is unstated
+
+
+def test_a_shortened_word_is_known_by_the_words_it_begins(assistant):
+    from assistant.retrieve import query_terms
+
+    known = assistant.answerer.known_terms
+    exec_, parking = query_terms("exec"), query_terms("parking")
+    assert known(exec_, ["public"]) == exec_  # "exec director": executive
+    assert not known(parking, ["public"])  # no document word begins "park"
+    assert not known(query_terms("pol"), ["public"])  # too short to stand for anything
