@@ -139,6 +139,19 @@ def is_label(text: str) -> bool:
     return len(text.split()) <= MAX_LABEL_WORDS or text.upper() == text  # "SANDWELL ... TRUST"
 
 
+FIELD = re.compile(r"^(?P<label>[A-Z][\w /&'()-]{1,40}):\s+\S")
+FIELD_SHARE = 0.5  # of the question's terms a field's label names for it to be the answer
+
+
+def field_labels(units: Sequence[Unit]) -> list[set[str] | None]:
+    """The terms of each unit's field label ("Key Decision" of "Key Decision: No"), None for a
+    unit that is not a "Label: value" line."""
+    found = [FIELD.match(u.lead.text) if u.lead.kind == "line" and not u.items else None
+             for u in units]
+    terms = iter(terms_of([m["label"] for m in found if m]))
+    return [next(terms) if m else None for m in found]
+
+
 def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     """Rarer question terms among the candidates count for more."""
     n = len(texts)
@@ -175,8 +188,9 @@ def score_units(question: str, units: Sequence[Unit],
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
-    for unit, own, heading_own, items, sim in zip(units, lead_terms, heading_terms, item_terms,
-                                                  meaning):
+    labels = field_labels(units)
+    for unit, own, heading_own, items, sim, label in zip(units, lead_terms, heading_terms,
+                                                         item_terms, meaning, labels):
         lead = unit.lead
         if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line"
                 or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
@@ -197,6 +211,8 @@ def score_units(question: str, units: Sequence[Unit],
             coverage = cover(own)
         heading = cover(heading_own)
         typed = type_match(kind, unit, term)
+        if label is not None and cover(label) >= FIELD_SHARE:
+            typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
         gate = 1.0 if kind == "author" else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:

@@ -326,3 +326,13 @@ def test_lines_ending_in_semicolons_after_an_intro_are_a_list_whose_bullets_were
     assert [i.text.split()[0] for i in listed.items] == ["Co-ordination", "Facilitation",
                                                          "Ensuring"]
     assert "- Ensuring local clinical" in compose([listed]).answer
+
+
+def test_a_field_whose_label_names_what_is_asked_is_the_answer():
+    cover = chunk("Report of the Chair of the Delivery Group\nKey Decision: No\n"
+                  "Wards Affected: All", doc_id="lbbd-hwb", title="Place Partnership Lead")
+    body = chunk("Partners will agree how the place lead role works in the paper.",
+                 doc_id="lbbd-hwb", title="Place Partnership Lead", ordinal=1)
+    scored = score_units("is the paper a key decision",
+                         units_of(body, 0) + units_of(cover, 1))
+    assert scored[0].unit.lead.text == "Key Decision: No" and scored[0].typed == 1.0
