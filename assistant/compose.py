@@ -26,6 +26,7 @@ from core.settings import Settings, visible_to
 log = logging.getLogger(__name__)
 CHUNKS_CONSIDERED = 6  # passages whose units compete: 4 -> 6 raised dev key facts 0.526 -> 0.574 (8: 0.570)
 SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first (dev set)
+TIED = 0.95  # a second list scoring this close to the first is shown too: neither wins
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
 MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
@@ -135,8 +136,9 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     for candidate in scored[1:]:
         if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
             break
-        if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list):
-            continue  # a list answer is that list; support adds prose, not another list
+        if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
+                                               and candidate.score < TIED * first.score):
+            continue  # a list answer is that list (or two lists scored alike); support is prose
         chosen.append(candidate.unit)
         seen |= _texts(candidate.unit)
     return chosen

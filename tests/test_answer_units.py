@@ -336,3 +336,20 @@ def test_a_field_whose_label_names_what_is_asked_is_the_answer():
     scored = score_units("is the paper a key decision",
                          units_of(body, 0) + units_of(cover, 1))
     assert scored[0].unit.lead.text == "Key Decision: No" and scored[0].typed == 1.0
+
+
+def test_a_second_list_is_shown_only_when_it_scores_as_well_as_the_first():
+    from assistant.evidence import Scored
+
+    text = ("The Role:\n- A prominent leader\n- A single accountable person\n"
+            "What:\n- Convening key forums\n- Arbitrating and resolving disputes\n"
+            "Who:\n- Selected by partners\n- Employed by the council")
+    role, what, who = [u for u in units_of(chunk(text), 0) if u.items]
+    hits = [Hit(role.lead.chunk, 1.0)]
+
+    def chosen(scores: list[float]) -> list[str]:
+        scored = [Scored(u, s, 0.5, 0.0, 1.0) for u, s in zip((role, what, who), scores)]
+        return [u.lead.text for u in select_units("what will the lead do", scored, hits)]
+
+    assert chosen([1.0, 0.99, 0.5]) == ["The Role:", "What:"]  # a tie: both lists
+    assert chosen([1.0, 0.8, 0.5]) == ["The Role:"]  # the best list is the answer
