@@ -1,6 +1,7 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
 from core.models import Chunk, Hit, Turn
 from assistant.retrieve import (boost_named, dedupe_overlaps, document_names, fuse_rrf,
+                                interleave_named,
                                 keyword_query, named_documents, rescore_by_coverage,
                                 retrieval_query)
 from assistant.index import KeywordIndex
@@ -118,3 +119,12 @@ def test_keyword_query_keeps_the_subject_and_drops_the_words_that_ask():
     assert keyword_query("Who should chair our place board?").split() == \
         ["chair", "place", "board?"]
     assert keyword_query("who?") == "who?"  # nothing but asking words: searched as asked
+
+
+def test_documents_a_question_names_take_turns_at_the_top():
+    hits = [Hit(chunk(f"{d}{i}", doc_id=d), 10.0 - n)
+            for n, (d, i) in enumerate([("a", 1), ("a", 2), ("a", 3), ("c", 1), ("b", 1),
+                                        ("b", 2)])]
+    order = [h.chunk.id for h in interleave_named(hits, {"a", "b"})]
+    assert order == ["a1", "b1", "a2", "b2", "a3", "c1"]
+    assert interleave_named(hits, {"a"}) == hits  # one named document: the order stands
