@@ -132,15 +132,15 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             if best is not None:
                 take(best)
         return chosen
-    support = len(chosen) - 1 + (1 if first.unit.is_list else MAX_SUPPORT)
+    support = 1 if first.unit.is_list else MAX_SUPPORT
     for candidate in scored[1:]:
-        if len(chosen) > support or candidate.score < SUPPORT_SHARE * first.score:
+        if support == 0 or candidate.score < SUPPORT_SHARE * first.score:
             break
         if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
                                                and candidate.score < TIED * first.score):
             continue  # a list answer is that list (or two lists scored alike); support is prose
-        chosen.append(candidate.unit)
-        seen |= _texts(candidate.unit)
+        take(candidate.unit)
+        support -= 1
     return chosen
 
 

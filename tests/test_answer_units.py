@@ -353,3 +353,18 @@ def test_a_second_list_is_shown_only_when_it_scores_as_well_as_the_first():
 
     assert chosen([1.0, 0.99, 0.5]) == ["The Role:", "What:"]  # a tie: both lists
     assert chosen([1.0, 0.8, 0.5]) == ["The Role:"]  # the best list is the answer
+
+
+def test_a_supporting_unit_brings_the_piece_that_follows_it_too():
+    from assistant.evidence import Scored
+
+    text = ("Executive leads take formal responsibility for delegated functions.\n"
+            "These roles will be filled by employees of the delegating body.\n"
+            "Programme leads coordinate a shared programme of work.\n"
+            "They report to the partnership on its progress.")
+    units = [u for u in units_of(chunk(text), 0) if not u.items]
+    scored = [Scored(u, s, 0.5, 0.0, 0.0) for u, s in zip(units, [1.0, 0.2, 0.9, 0.1])]
+    chosen = select_units("what do leads do", sorted(scored, key=lambda s: -s.score),
+                          [Hit(units[0].lead.chunk, 1.0)])
+    assert [u.lead.text.split()[0] for u in chosen] == ["Executive", "These", "Programme",
+                                                        "They"]
