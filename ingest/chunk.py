@@ -172,6 +172,7 @@ def to_blocks(pages: list[Page], known: dict[str, int], structured: bool) -> lis
             blocks.append(Block("heading", text.strip(), [(0, page)], level,
                                 " > ".join(t for _, t in stack)))
         else:
+            line = MD_HEADING.sub(r"\2", line)  # a heading too long to be one keeps no "#"
             last = blocks[-1] if blocks else None
             # PDFs lose bullet marks: after "...:" short lines are list items, not wraps
             in_list = (in_list or previous.endswith(":")) and not previous.endswith(".")

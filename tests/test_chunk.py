@@ -173,3 +173,12 @@ def test_short_sections_share_a_chunk_and_each_sentence_keeps_its_heading():
     assert shared.page_of(shared.text.index("Maternity services")) == 6
     again = Chunk.from_record(shared.id, shared.text, shared.metadata())
     assert again == shared and again.section_map
+
+
+def test_a_bold_table_cell_too_long_for_a_heading_is_text_without_its_marker():
+    pages = [Page(1, "# Service planning The place-based partnership has agreed approaches to "
+                     "align the commissioning of NHS and local government services.\n\n"
+                     "# Next steps")]
+    blocks = to_blocks(pages, {}, structured=True)
+    assert [(b.kind, b.text[:16]) for b in blocks] == [("para", "Service planning"),
+                                                      ("heading", "Next steps")]
