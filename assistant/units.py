@@ -59,11 +59,16 @@ def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
             for p in pieces_of(chunk, text)]
 
 
+TABLE_INTRO = re.compile(r"\b(Table|Box) \d+ (summarises|summarizes|sets out|describes|lists|"
+                         r"shows|outlines)\b", re.I)
+
+
 def introduces_list(sentence: Sentence) -> bool:
-    """'...principles:', 'What:', '...associated to one of three themes.' announce a list."""
+    """'...principles:', 'What:', '...associated to one of three themes.' and 'Table 2
+    summarises the broad types of ...' announce a list."""
     text = sentence.text
-    return text.endswith(":") or sentence.kind == "heading" or bool(
-        LIST_INTRO.search(text) and text.endswith(".") and len(text.split()) <= 30)
+    return text.endswith(":") or sentence.kind == "heading" or bool(TABLE_INTRO.search(text)) \
+        or bool(LIST_INTRO.search(text) and text.endswith(".") and len(text.split()) <= 30)
 
 
 def items_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
@@ -110,6 +115,7 @@ COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eigh
          "nine": 9, "ten": 10}
 CAPTION = re.compile(r"^(Table|Figure|Box|Chart)\s+\d+", re.I)
 MAX_HEADING_ITEMS = 8
+TABLE_CHUNKS = 3  # chunks read ahead for the rows a table's intro announces
 
 
 def heading_items(lead: Sentence, following: Sequence[Sentence]) -> list[Sentence]:
@@ -152,7 +158,9 @@ def units_of(chunk: Chunk, rank: int,
         if not items and piece.text.endswith(":"):
             items = series_after(index, pieces)
         if not items and piece.kind != "heading" and NAMES_A_SET.search(piece.text):
-            if later is None:
+            if TABLE_INTRO.search(piece.text):  # a table's rows run on over more chunks
+                later = _following(chunk, rank, next_chunk, piece.text, TABLE_CHUNKS)
+            elif later is None:
                 later = _following(chunk, rank, next_chunk, piece.text)
             items = heading_items(piece, pieces[index + 1:] + later)
         if items:

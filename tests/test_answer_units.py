@@ -368,3 +368,19 @@ def test_a_supporting_unit_brings_the_piece_that_follows_it_too():
                           [Hit(units[0].lead.chunk, 1.0)])
     assert [u.lead.text.split()[0] for u in chosen] == ["Executive", "These", "Programme",
                                                         "They"]
+
+
+def test_a_sentence_introducing_a_table_lists_the_rows_set_out_under_headings_after_it():
+    intro = chunk("Table 2 summarises the broad types of governance arrangements that could be "
+                  "established to support place-based partnerships to make decisions between "
+                  "the appropriate partners, if the Bill is passed in its current form.\n"
+                  "It is also possible to use a single forum for multiple purposes.")
+    rows = [chunk(f"{name}\nA description of the {name.lower()} row.", ordinal=n,
+                  section=f"Governance > {name}", section_map=((0, f"Governance > {name}"),))
+            for n, name in enumerate(["Consultative forum", "Joint committee", "Lead provider"],
+                                     start=1)]
+    following = {c.ordinal - 1: c for c in rows}
+    units = units_of(intro, 0, lambda c: following.get(c.ordinal))
+    [table] = [u for u in units if u.items]
+    assert [i.text for i in table.items] == ["Consultative forum", "Joint committee",
+                                             "Lead provider"]
