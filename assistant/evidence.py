@@ -23,7 +23,7 @@ AUTHOR = re.compile(r"\b(Report Author|Author|prepared by|written by|Report of|S
 PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|Executive|Lead|"
                     r"Councillor|Cllr|Consultants?|prepared by|[A-Z][a-z]+ [A-Z][a-z]+,)\b")
 # answer types by the question's opening words
-WHEN = re.compile(r"^\s*(when\b|by when|(by|on|from)? ?what (date|day|month|year|time)|what "
+WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|time)|what "
                   r"(is|was) the (date|deadline|timescale))|\b(deadline|date|dated|by when)\b", re.I)
 HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"

@@ -96,7 +96,8 @@ def document_names(chunk: Chunk) -> set[str]:
     the first part of its id ("bob", "lbbd") and "x&y" for "X and Y" ("b&d"). Retrieval boosts
     the documents a question names; the answerer drops these words from what a unit must cover."""
     text = f"{chunk.organisation} {chunk.title}"
-    words = {w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text)} - COMMON_NAME_WORDS
+    words = {w for w in (w.lower() for w in re.findall(r"[A-Za-z][\w&-]{2,}", text))
+             if w not in COMMON_NAME_WORDS and w.removesuffix("s") not in COMMON_NAME_WORDS}
     pairs = re.findall(r"\b([A-Z])[a-z]+ and ([A-Z])[a-z]+", text)
     return words | {chunk.doc_id.split("-")[0]} | {f"{a}&{b}".lower() for a, b in pairs}
 

@@ -90,6 +90,13 @@ def test_a_document_is_named_by_its_id_and_its_x_and_y():
     assert {"b&d", "lbbd", "barking"} <= document_names(chunk("x", **lbbd))
 
 
+def test_a_common_word_names_no_document_in_the_plural_either():
+    assert document_names(chunk("x", **GUIDANCE)) >= {"thriving"}
+    assert "places" not in document_names(chunk("x", **GUIDANCE))  # "in NEL places"
+    assert named_documents("Until when are appointments in NEL places deferred?",
+                           [chunk("g", **GUIDANCE)]) == set()
+
+
 def test_a_word_that_names_two_documents_names_neither():
     bob = dict(doc_id="bob-icb-board-2022-09-27-place-based-partnerships", title="Place-based",
                organisation="Buckinghamshire Oxfordshire and Berkshire West Integrated Care Board")
