@@ -25,6 +25,12 @@ PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|E
 # answer types by the question's opening words
 WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|time)|what "
                   r"(is|was) the (date|deadline|timescale))|\b(deadline|date|dated|by when)\b", re.I)
+ASKS_DEADLINE = re.compile(r"\b(by|until|till) (what|which) (date|day|month|time)|\b(by|until|till) "
+                           r"when\b|\bdeadline\b", re.I)
+DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end of\s+)?"
+                      r"(\d{1,2}(st|nd|rd|th)?\s|January|February|March|April|May|June|July|"
+                      r"August|September|October|November|December|Spring|Summer|Autumn|Winter|"
+                      r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|(19|20)\d{2})", re.I)
 HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
                  r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
@@ -97,12 +103,15 @@ def defines(unit: Unit, term: str) -> bool:
     return opening is not None and opening.offset == lead.offset
 
 
-def type_match(kind: str, unit: Unit, term: str | None = None) -> float:
-    """1 when the unit has the shape of the answer asked for, else 0."""
+def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = False) -> float:
+    """1 when the unit has the shape of the answer asked for, else 0; a date that is not a
+    deadline ("by 24 June") half fits a question asking by when."""
     text = unit.text
     if kind == "define":
         return float(term is not None and defines(unit, term))
     if kind == "when":
+        if deadline and DATE.search(text):
+            return 1.0 if DEADLINE.search(text) else 0.5
         return float(bool(DATE.search(text)))
     if kind == "how many":
         return float(bool(NUMBER.search(text)))
@@ -166,6 +175,7 @@ def score_units(question: str, units: Sequence[Unit],
     passage rank."""
     kind = answer_type(question)
     term = defined_term(question) if kind == "define" else None
+    deadline = bool(ASKS_DEADLINE.search(question))
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(keyword_query(question))  # "what", "does", "say" ask; they are not asked about
     leads = terms_of([u.lead.text for u in units]
@@ -210,7 +220,7 @@ def score_units(question: str, units: Sequence[Unit],
         else:
             coverage = cover(own)
         heading = cover(heading_own)
-        typed = type_match(kind, unit, term)
+        typed = type_match(kind, unit, term, deadline)
         if label is not None and cover(label) >= FIELD_SHARE:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
         gate = 1.0 if kind == "author" else float(coverage > 0)

@@ -385,3 +385,14 @@ def test_a_sentence_introducing_a_table_lists_the_rows_set_out_under_headings_af
     [table] = [u for u in units if u.items]
     assert [i.text for i in table.items] == ["Consultative forum", "Joint committee",
                                              "Lead provider"]
+
+
+def test_a_question_asking_by_when_prefers_the_date_given_as_a_deadline():
+    text = ("Where there is a single nomination, this will be done for 1 July.\n"
+            "The chair needs to be told of our nomination by 24 June.")
+    units = units_of(chunk(text), 0)
+    by_when = score_units("By what date must the borough send its nomination?", units)
+    assert "24 June" in by_when[0].unit.text and by_when[0].typed == 1.0
+    assert next(s for s in by_when if "1 July" in s.unit.text).typed == 0.5
+    when = score_units("When will a single nomination be done?", units)
+    assert "1 July" in when[0].unit.text  # no deadline asked: both dates fit
