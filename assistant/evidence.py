@@ -94,13 +94,30 @@ def defines(unit: Unit, term: str) -> bool:
     lead = unit.lead
     if re.match(rf"^(?:the\s+|an?\s+)?{name}{DEFINING_VERB}", lead.text, re.I):
         return True
+    return bool(re.fullmatch(name, heading_of(lead.chunk, lead.offset), re.I)) \
+        and opens_section(unit)
+
+
+def opens_section(unit: Unit) -> bool:
+    """Whether the unit is the first thing printed under its section's heading."""
+    lead = unit.lead
     chunk = lead.chunk
-    if not re.fullmatch(name, heading_of(chunk, lead.offset), re.I):
-        return False
     section = chunk.section_of(lead.offset)
     opening = next((p for p in pieces_of(chunk) if p.kind != "heading"
                     and chunk.section_of(p.offset) == section), None)
     return opening is not None and opening.offset == lead.offset
+
+
+def named_openings(question: str, units: Sequence[Unit]) -> list[bool]:
+    """For each unit, whether it opens a section the question names by its whole heading
+    ("What are the financial implications ...?" and "4.4 Financial Implications" then
+    "Clarification pending at the time of writing."): what follows a heading answers it, like
+    a field's value follows its label. A heading that is the paper's title names the paper."""
+    asked = query_terms(question)
+    headings = [heading_of(u.lead.chunk, u.lead.offset) for u in units]
+    found = terms_of(headings + [u.lead.chunk.title for u in units])
+    return [len(terms) >= 2 and terms <= asked and terms != title and opens_section(unit)
+            for unit, terms, title in zip(units, found[:len(units)], found[len(units):])]
 
 
 def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = False) -> float:
@@ -199,8 +216,9 @@ def score_units(question: str, units: Sequence[Unit],
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
     labels = field_labels(units)
-    for unit, own, heading_own, items, sim, label in zip(units, lead_terms, heading_terms,
-                                                         item_terms, meaning, labels):
+    openings = named_openings(question, units)
+    for unit, own, heading_own, items, sim, label, opening in zip(
+            units, lead_terms, heading_terms, item_terms, meaning, labels, openings):
         lead = unit.lead
         if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line"
                 or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
@@ -215,13 +233,13 @@ def score_units(question: str, units: Sequence[Unit],
 
         if unit.is_list:  # a list is about what its heading and intro name, not every item
             coverage = cover(own | heading_own) + W_ITEMS * max(map(cover, items), default=0)
-        elif lead.kind == "line":  # a signature or label means what its section is about
-            coverage = cover(own | heading_own)
+        elif lead.kind == "line" or opening:  # a signature, a label or a section's opening
+            coverage = cover(own | heading_own)  # means what its section is about
         else:
             coverage = cover(own)
         heading = cover(heading_own)
         typed = type_match(kind, unit, term, deadline)
-        if label is not None and cover(label) >= FIELD_SHARE:
+        if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
         gate = 1.0 if kind == "author" else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate

@@ -405,3 +405,18 @@ def test_a_list_intro_whose_colon_the_pdf_lost_still_leads_its_items():
     assert listed.lead.text == "Examples of this include"
     assert [i.text for i in listed.items] == ["a. Maternity", "b. Planned Care (all age)",
                                               "c. Cancer"]
+
+
+def test_the_opening_of_a_section_the_question_names_by_its_heading_answers_it():
+    text = ("3 Consultation\nThe model was discussed with the Delivery Group.\n"
+            "4.4 Financial Implications\nClarification pending at the time of writing.\n"
+            "4.5 Legal Implications\nClarification pending at the time of writing.")
+    sections = tuple((text.index(h), f"Implications > {h}") for h in
+                     ("3 Consultation", "4.4 Financial Implications", "4.5 Legal Implications"))
+    paper = chunk(text, section="Implications > 3 Consultation", section_map=sections[1:],
+                  doc_id="lbbd-hwb", title="Place Partnership Lead")
+    best = score_units("What are the financial implications of the proposal?",
+                       units_of(paper, 0))[0]
+    assert best.unit.lead.text == "Clarification pending at the time of writing."
+    assert paper.section_of(best.unit.lead.offset).endswith("4.4 Financial Implications")
+    assert best.typed == 1.0
