@@ -24,7 +24,7 @@ PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|E
                     r"Councillor|Cllr|Consultants?|prepared by|[A-Z][a-z]+ [A-Z][a-z]+,)\b")
 # answer types by the question's opening words
 WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|time)|what "
-                  r"(is|was) the (date|deadline|timescale))|\b(deadline|date|dated|by when)\b", re.I)
+                  r"(is|was) the (date|deadline|timescale))|\b(deadlines?|dates?|dated|by when)\b", re.I)
 ASKS_DEADLINE = re.compile(r"\b(by|until|till) (what|which) (date|day|month|time)|\b(by|until|till) "
                            r"when\b|\bdeadline\b", re.I)
 DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end of\s+)?"

@@ -29,6 +29,7 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("When will the sub-committees be formally established?", "when"),
     ("By what date must the borough nominate its lead?", "when"),
     ("Until when is the appointment of pathway leads deferred?", "when"),
+    ("meeting dates of the two papers", "when"),
     ("How many Primary Care Network directors sit on the committee?", "how many"),
     ("Who wrote the Sandwell paper?", "author"),
     ("which consultancy prepared the analysis", "author"),
