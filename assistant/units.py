@@ -59,8 +59,6 @@ def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
             for p in pieces_of(chunk, text)]
 
 
-INTRO_WITHOUT_COLON = re.compile(r"\b(include|includes|including|are|as follows|following)$",
-                                 re.I)  # "Examples of this include" + items: the PDF lost the colon
 TABLE_INTRO = re.compile(r"\b(Table|Box) \d+ (summarises|summarizes|sets out|describes|lists|"
                          r"shows|outlines)\b", re.I)
 
@@ -70,8 +68,7 @@ def introduces_list(sentence: Sentence) -> bool:
     summarises the broad types of ...' announce a list."""
     text = sentence.text
     return text.endswith(":") or sentence.kind == "heading" or bool(TABLE_INTRO.search(text)) \
-        or bool(LIST_INTRO.search(text) and text.endswith(".") and len(text.split()) <= 30) \
-        or bool(INTRO_WITHOUT_COLON.search(text))
+        or bool(LIST_INTRO.search(text) and text.endswith(".") and len(text.split()) <= 30)
 
 
 def items_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:

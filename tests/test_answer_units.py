@@ -399,15 +399,6 @@ def test_a_question_asking_by_when_prefers_the_date_given_as_a_deadline():
     assert "1 July" in when[0].unit.text  # no deadline asked: both dates fit
 
 
-def test_a_list_intro_whose_colon_the_pdf_lost_still_leads_its_items():
-    text = ("There are some areas where the responsibility is not with the partnership. "
-            "Examples of this include\n- a. Maternity\n- b. Planned Care (all age)\n- c. Cancer")
-    [listed] = [u for u in units_of(chunk(text), 0) if u.items]
-    assert listed.lead.text == "Examples of this include"
-    assert [i.text for i in listed.items] == ["a. Maternity", "b. Planned Care (all age)",
-                                              "c. Cancer"]
-
-
 def test_the_opening_of_a_section_the_question_names_by_its_heading_answers_it():
     text = ("3 Consultation\nThe model was discussed with the Delivery Group.\n"
             "4.4 Financial Implications\nClarification pending at the time of writing.\n"
