@@ -70,7 +70,7 @@ class KeywordIndex:
 
     def spellings(self, term: str) -> list[str]:
         """The indexed terms a question's term stands for: itself, or, for a shortened word
-        ("exec", "govt" is not one), the indexed terms it begins ("execut")."""
+        ("exec"), the indexed terms it begins ("execut")."""
         vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
         if term in vocab or len(term) < MIN_ABBREVIATION:
             return [term]
@@ -235,14 +235,6 @@ class LiveIndex:
         """Top BM25 chunks in the index of exactly these visibilities."""
         index, mask = self._index(visibilities)
         return index.search(query, n, mask)
-
-    def spellings(self, term: str) -> list[str]:
-        """The indexed terms a question's term stands for: itself, or, for a shortened word
-        ("exec", "govt" is not one), the indexed terms it begins ("execut")."""
-        vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
-        if term in vocab or len(term) < MIN_ABBREVIATION:
-            return [term]
-        return [word for word in vocab if word.startswith(term)] or [term]
 
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         index, _ = self._index(EVERY)
