@@ -23,10 +23,11 @@ AUTHOR = re.compile(r"\b(Report Author|Author|prepared by|written by|Report of|S
 PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|Executive|Lead|"
                     r"Councillor|Cllr|Consultants?|prepared by|[A-Z][a-z]+ [A-Z][a-z]+,)\b")
 # answer types by the question's opening words
-WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|time)|what "
-                  r"(is|was) the (date|deadline|timescale))|\b(deadlines?|dates?|dated|by when)\b", re.I)
-ASKS_DEADLINE = re.compile(r"\b(by|until|till) (what|which) (date|day|month|time)|\b(by|until|till) "
-                           r"when\b|\bdeadline\b", re.I)
+WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|"
+                  r"time)|what (is|was) the (date|deadline|timescale))|"
+                  r"\b(deadlines?|dates?|dated|by when)\b", re.I)
+ASKS_DEADLINE = re.compile(r"\b(by|until|till) (what|which) (date|day|month|time)|"
+                           r"\b(by|until|till) when\b|\bdeadline\b", re.I)
 DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end of\s+)?"
                       r"(\d{1,2}(st|nd|rd|th)?\s|January|February|March|April|May|June|July|"
                       r"August|September|October|November|December|Spring|Summer|Autumn|Winter|"

@@ -65,8 +65,9 @@ NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|
                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
                     re.I)
 # what an amount of money is asked for by ("budget", "allocated", "fee"): the answer is a sum
-MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocating|fees?|salar(y|ies)|"
-                         r"costs?|costing|spend(ing)?|spent|price|income|revenue|funding)\b", re.I)
+MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocating|fees?|"
+                         r"salar(y|ies)|costs?|costing|spend(ing)?|spent|price|income|revenue|"
+                         r"funding)\b", re.I)
 MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b|\bpounds\b", re.I)
 NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key lines")
 
