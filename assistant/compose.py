@@ -116,7 +116,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         the sentence that matched."""
         chosen.append(unit)
         seen.update(_texts(unit))
-        following = None if unit.is_list else next_in_section(unit)
+        following = None if unit.is_list or unit.lead.is_item else next_in_section(unit)
         if following is not None and not _repeats(Unit(following), seen):
             chosen.append(Unit(following))
             seen.update(_texts(Unit(following)))
@@ -170,7 +170,8 @@ def page_groups(unit: Unit) -> list[list[Sentence]]:
 
 def compose(units: Sequence[Unit]) -> Answer:
     """Each unit's lead, then a list's items under it. One citation per quote: a list printed
-    on one page is one quote (its intro and items), marked once where it starts."""
+    on one page is one quote (its intro and items), marked once where it starts. A lone list
+    item is a bullet only when it answers first."""
     lines: list[str] = []
     parts: list[AnswerPart] = []
     citations: list[Citation] = []
@@ -194,7 +195,10 @@ def compose(units: Sequence[Unit]) -> Answer:
                 marker = [n] if index == 0 else []
                 suffix = f" [{n}]" if index == 0 else ""
                 text = neutralise_markers(piece.text)  # a planted "[4]" is never a marker
-                if piece is unit.lead and not (piece.is_item and not unit.items):
+                # a lone list item is a bullet when it answers first; after other units it is
+                # prose, or under a list it would read as one of that list's items
+                bullet = piece.is_item and not unit.items and unit is units[0]
+                if piece is unit.lead and not bullet:
                     lines.append(f"{text}{suffix}")
                     parts.append(AnswerPart(text=text, citations=marker))
                     continue

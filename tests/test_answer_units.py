@@ -412,3 +412,15 @@ def test_the_opening_of_a_section_the_question_names_by_its_heading_answers_it()
     assert best.unit.lead.text == "Clarification pending at the time of writing."
     assert paper.section_of(best.unit.lead.offset).endswith("4.4 Financial Implications")
     assert best.typed == 1.0
+
+
+def test_a_lone_item_quoted_after_a_list_is_prose_not_one_of_its_items():
+    text = ("The Role:\n- A prominent leader convening partners\n- A single accountable person\n"
+            "Delivery role:\n- Leading integrated place teams\n- Holding accountability")
+    units = units_of(chunk(text), 0)
+    role = next(u for u in units if u.lead.text == "The Role:" and u.items)
+    teams = next(u for u in units if u.lead.text == "Leading integrated place teams")
+    answer = compose([role, teams])
+    assert [p.kind for p in answer.parts] == ["sentence", "item", "item", "sentence"]
+    assert answer.answer.endswith("\nLeading integrated place teams [2]")
+    assert compose([teams]).parts[0].kind == "item"  # answering first, it stays a bullet
