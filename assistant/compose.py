@@ -116,7 +116,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         the sentence that matched."""
         chosen.append(unit)
         seen.update(_texts(unit))
-        following = None if unit.is_list or unit.lead.is_item else next_in_section(unit)
+        following = None if unit.is_list else next_in_section(unit)
         if following is not None and not _repeats(Unit(following), seen):
             chosen.append(Unit(following))
             seen.update(_texts(Unit(following)))
