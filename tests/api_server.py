@@ -205,3 +205,12 @@ class FakeCatalogue:
 
 def fake_assistant(settings: Settings, pdf: Path) -> Assistant:
     return Assistant(settings, FakeRetriever(), FakeAnswerer(), FakeCatalogue(pdf))
+
+
+def assert_error(response, status: int, code: str) -> None:
+    """A 4xx/5xx the API promises: JSON, with exactly an error code and a message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code, body
+    assert body["error"]["message"]

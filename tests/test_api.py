@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api_server import (
     CONFIDENTIAL_DOC, CONFIDENTIAL_KEY, PUBLIC_KEY, ApiServer, api_server, api_settings,
-    fake_assistant, parse_sse,
+    assert_error, fake_assistant, parse_sse,
 )
 from assistant.api import create_app
 from assistant.deps import load_api_keys
@@ -27,14 +27,6 @@ PUBLIC_DOC = "nhse-lga-2021-09-thriving-places-guidance"
 def ask(server: ApiServer, key: str | None = None, **body):
     with server.client(key) as client:
         return client.post("/v1/ask", json={"question": QUESTION, **body})
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code, body
-    assert body["error"]["message"]
 
 
 # ---- health ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api_server import CONFIDENTIAL_KEY, PUBLIC_KEY, api_server
+from api_server import CONFIDENTIAL_KEY, PUBLIC_KEY, api_server, assert_error
 
 pytestmark = pytest.mark.slow
 __all__ = ["api_server"]  # the fixture, imported so pytest finds it
@@ -20,14 +20,6 @@ QUESTION_ROUTES = [
     ("/v1/search", '{"query": %s, "mode": "dense"}'),
     ("/v1/search", '{"query": %s, "mode": "keyword"}'),
 ]
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code, body
-    assert body["error"]["message"]
 
 
 @pytest.mark.parametrize("path,template", QUESTION_ROUTES)
