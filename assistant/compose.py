@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CHUNKS_CONSIDERED = 6  # passages whose units compete: 4 -> 6 raised dev key facts 0.526 -> 0.574 (8: 0.570)
 SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first (dev set)
 TIED = 0.95  # a second list scoring this close to the first is shown too: neither wins
+SECTION_FOLLOWS = 2  # pieces after the opening of a section the question names (a table row)
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
 MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
@@ -111,17 +112,21 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     chosen: list[Unit] = []
     seen: set[str] = set()
 
-    def take(unit: Unit) -> None:
+    def take(unit: Unit, follows: int = 1) -> None:
         """A unit, then the piece that follows it in its section: the answer often follows
         the sentence that matched."""
         chosen.append(unit)
         seen.update(_texts(unit))
-        following = None if unit.is_list else next_in_section(unit)
-        if following is not None and not _repeats(Unit(following), seen):
-            chosen.append(Unit(following))
-            seen.update(_texts(Unit(following)))
+        last = unit
+        for _ in range(follows):
+            following = None if last.is_list else next_in_section(last)
+            if following is None or _repeats(Unit(following), seen):
+                break
+            last = Unit(following)
+            chosen.append(last)
+            seen.update(_texts(last))
 
-    take(first.unit)
+    take(first.unit, SECTION_FOLLOWS if first.opening else 1)
     documents = named_documents(question, hits)
     if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):
         for doc_id in documents[:3]:

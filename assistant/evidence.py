@@ -152,6 +152,7 @@ class Scored:
     heading: float
     typed: float
     meaning: float = 0.0  # cosine similarity of question and unit (0 without piece vectors)
+    opening: bool = False  # it opens a section the question names by its heading
 
 
 MAX_LABEL_WORDS = 5
@@ -250,5 +251,5 @@ def score_units(question: str, units: Sequence[Unit],
             value *= OFF_TYPE
         value += W_SEM * sim
         scored.append(Scored(unit, value / (1 + RANK_DECAY * lead.rank), coverage, heading, typed,
-                             sim))
+                             sim, opening))
     return sorted(scored, key=lambda s: -s.score)

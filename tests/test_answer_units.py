@@ -424,3 +424,18 @@ def test_a_lone_item_quoted_after_a_list_is_prose_not_one_of_its_items():
     assert [p.kind for p in answer.parts] == ["sentence", "item", "item", "sentence"]
     assert answer.answer.endswith("\nLeading integrated place teams [2]")
     assert compose([teams]).parts[0].kind == "item"  # answering first, it stays a bullet
+
+
+def test_a_row_the_question_names_brings_its_next_two_pieces():
+    text = ("Executive leads\nTake formal responsibility for delegated functions.\n"
+            "Leaders who are appointed to take on decision-making functions.\n"
+            "These roles will be fulfilled by employees of the delegating body.\n"
+            "Programme leads\nCoordinate a shared programme of work.")
+    sections = ((0, "Leadership > Executive leads"),
+                (text.index("Programme leads"), "Leadership > Programme leads"))
+    roles = chunk(text, section="Leadership > Executive leads", section_map=sections[1:])
+    question = "table 3 executive leads - who fills those posts"
+    scored = score_units(question, units_of(roles, 0))
+    assert scored[0].opening and scored[0].unit.lead.text.startswith("Take formal")
+    chosen = [u.lead.text.split()[0] for u in select_units(question, scored, [Hit(roles, 1.0)])]
+    assert chosen[:3] == ["Take", "Leaders", "These"] and "Coordinate" not in chosen
