@@ -11,14 +11,32 @@ from assistant.retrieve import query_terms
 PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
 
 
+# a year or a financial year ("2019", "2023/24", "2023-2024"): the question's time constraint
+YEAR = re.compile(r"\b((?:19|20)\d\d)(?:\s*[/–-]\s*(?:\d\d)?(\d\d))?\b")
+
+
+def _year_spellings(match: re.Match[str]) -> list[str]:
+    """The ways a document may write the year the question names ("2023/24" is also
+    "2023-24" and "2023/2024")."""
+    year, end = match.group(1), match.group(2)
+    if end is None:
+        return [year]
+    return [f"{year}{sep}{century}{end}" for sep in "/-–" for century in ("", year[:2])]
+
+
 def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
-    """Capitalised names in the question that no retrieved passage mentions: a question
-    about somewhere or someone the documents never name is not answered by them."""
+    """Capitalised names and years in the question that no retrieved passage mentions: a
+    question about somewhere, someone or a year the documents never name ("the 2023/24
+    allocation" over papers that give 2022/23's) is not answered by them."""
     names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
-    if not names:
+    years = {m.group(0): _year_spellings(m) for m in YEAR.finditer(question)}
+    if not names and not years:
         return []
     evidence = " ".join(passages).lower()
-    return sorted(n for n in names if n.lower() not in evidence)
+    missing = [n for n in names if n.lower() not in evidence]
+    missing += [y for y, spellings in years.items()
+                if not any(re.search(rf"\b{re.escape(s)}\b", evidence) for s in spellings)]
+    return sorted(missing)
 
 
 WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.*)$", re.I | re.S)

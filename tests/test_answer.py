@@ -273,3 +273,24 @@ def test_a_shortened_word_is_known_by_the_words_it_begins(assistant):
     assert known(exec_, ["public"]) == exec_  # "exec director": executive
     assert not known(parking, ["public"])  # no document word begins "park"
     assert not known(query_terms("pol"), ["public"])  # too short to stand for anything
+
+
+@pytest.mark.parametrize("question,passages,missing", [
+    ("what was the allocation for 2023/24", ["the 2022/23 allocation is £145m"], ["2023/24"]),
+    ("what was the allocation for 2022/23", ["the 2022-23 allocation is £145m"], []),
+    ("allocation in 2022-23?", ["the 2022/2023 allocation"], []),
+    ("What did the 2019 edition say?", ["Version 1, 2 September 2021"], ["2019"]),
+    ("What happened in Sandwell in 2021?", ["Sandwell, 7th October 2021"], []),
+])
+def test_a_year_the_question_names_must_be_in_the_passages(question, passages, missing):
+    from assistant.refusal import unsupported_names
+
+    assert unsupported_names(question, passages) == missing
+
+
+def test_a_question_about_a_year_no_paper_gives_is_refused(assistant):
+    """The Southwark paper gives the 2022/23 allocation; 2023/24's is not in it."""
+    answer = assistant.ask("what was partnership southwark's allocation for 2023/24", "confidential")
+    assert answer.refused
+    assert not assistant.ask("what was partnership southwark's allocation for 2022/23",
+                             "confidential").refused
