@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.retrieve import document_names, keyword_query, query_terms, terms_of
-from assistant.units import CAPTION, Unit
+from assistant.units import CAPTION, Sentence, Unit
 from core.models import Chunk
 from ingest.pieces import heading_of, pieces_of
 
@@ -48,6 +48,7 @@ DEFINE = re.compile(r"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+(?:an?\s+|the\s
                     r"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})\s*\??\s*$", re.I)
 DEFINING_VERB = r"\s+(?:is|are|means|refers to|will be)\b"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
+CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
 
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
 MAX_LEAD_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
@@ -186,6 +187,11 @@ def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / (1 + sum(t in st for st in texts))) for t in terms}
 
 
+def in_contents(piece: Sentence) -> bool:
+    """Whether a piece is printed under a contents page's heading."""
+    return bool(CONTENTS.match(piece.chunk.section_of(piece.offset).split(" > ")[-1]))
+
+
 def score_units(question: str, units: Sequence[Unit],
                 similarity: Sequence[float] | None = None) -> list[Scored]:
     """Every unit scored: coverage of the question's terms by the unit (and, for less, by its
@@ -227,6 +233,8 @@ def score_units(question: str, units: Sequence[Unit],
             continue  # a heading, a table's caption, or a label the layout did not mark as one
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
             continue
+        if in_contents(lead) and not asks_for_headings:
+            continue  # a contents page lists headings and page numbers, not what they say
         wanted = asked_of(unit)
         total = sum(idf[t] for t in wanted) or 1.0
 

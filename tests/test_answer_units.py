@@ -439,3 +439,16 @@ def test_a_row_the_question_names_brings_its_next_two_pieces():
     assert scored[0].opening and scored[0].unit.lead.text.startswith("Take formal")
     chosen = [u.lead.text.split()[0] for u in select_units(question, scored, [Hit(roles, 1.0)])]
     assert chosen[:3] == ["Take", "Leaders", "These"] and "Coordinate" not in chosen
+
+
+def test_a_contents_page_is_quoted_only_when_the_question_asks_for_the_contents():
+    text = ("Contents\nLeadership 28 Leadership roles Leadership skills and capabilities 6.\n"
+            "Conclusion 29 Annex 1: Helpful resources 32")
+    contents = chunk(text, section="Contents", doc_id="nhse-guidance", title="Thriving places")
+    roles = chunk("The leadership roles are set out in Table 3.", section="Leadership",
+                  doc_id="nhse-guidance", title="Thriving places", ordinal=1)
+    units = units_of(contents, 0) + units_of(roles, 1)
+    assert {s.unit.lead.chunk.id for s in score_units("What leadership roles are there?",
+                                                      units)} == {roles.id}
+    asked = score_units("what sections does the guidance have on leadership", units)
+    assert any(s.unit.lead.chunk.id == contents.id for s in asked)
