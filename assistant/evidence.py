@@ -19,7 +19,8 @@ DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|A
                   re.I)
 NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half)\b", re.I)
-AUTHOR = re.compile(r"\b(Report Author|Author|prepared by|written by|Report of|Sponsor)\b", re.I)
+AUTHOR = re.compile(r"\b(Report Author|Author|prepared by|written by|Report of|Sponsor(ing|ed)?)\b",
+                    re.I)
 PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|Executive|Lead|"
                     r"Councillor|Cllr|Consultants?|prepared by|[A-Z][a-z]+ [A-Z][a-z]+,)\b")
 # answer types by the question's opening words

@@ -452,3 +452,12 @@ def test_a_contents_page_is_quoted_only_when_the_question_asks_for_the_contents(
                                                       units)} == {roles.id}
     asked = score_units("what sections does the guidance have on leadership", units)
     assert any(s.unit.lead.chunk.id == contents.id for s in asked)
+
+
+def test_a_sponsoring_executive_answers_who_sponsors_a_paper():
+    cover = chunk("Sponsoring Executive: Richard Beeken, Chief Executive\n"
+                  "Report Author: Daren Fradgley, Interim Director of Integration\n"
+                  "The paper sets out the principles for place based partnerships.",
+                  doc_id="swbh-board", title="Place Based Partnerships")
+    best = score_units("who's the sponsoring exec on the paper", units_of(cover, 0))[0]
+    assert best.unit.lead.text.startswith("Sponsoring Executive:") and best.typed == 1.0
