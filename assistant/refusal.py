@@ -87,6 +87,9 @@ MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocatin
                          r"salar(y|ies)|costs?|costing|spend(ing)?|spent|price|income|revenue|"
                          r"funding)\b", re.I)
 MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b|\bpounds\b", re.I)
+# what a question asks a figure for by ("the minimum population", "the waiting time target")
+MEASURES = frozenset("minimum maximum target targets threshold thresholds quorum rate rates "
+                     "percentage proportion ratio limit limits cap size length duration".split())
 NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key lines")
 
 
@@ -115,7 +118,10 @@ def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
     sentences = list(sentences)
     if asks_for_money(question):
         return not any(MONEY.search(text) for text in sentences)
-    counted = query_terms(" ".join(question_subject(question)))
-    if not QUANTITY_QUESTION.match(question) or not counted:
+    subject = question_subject(question)
+    measures = [w for w in subject if w.lower() in MEASURES]
+    counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)
+                          or " ".join(measures))  # "what quorum": a number beside "quorum"
+    if not (QUANTITY_QUESTION.match(question) or measures) or not counted:
         return False
     return not any(_number_beside(text, counted) for text in sentences)

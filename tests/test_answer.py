@@ -257,9 +257,16 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      True),
     ("how many key lines of enquiry are in the resource",
      ["It includes 10 key lines of enquiry to consider."], False),
+    # a figure asked for by what it measures: a minimum, a target, a quorum
+    ("what's the minimum population a place has to cover", ["Place is defined by population."],
+     True),
+    ("what's the minimum population a place has to cover", ["places of 250,000 population"],
+     False),
+    ("what quorum does a joint committee need?", ["A joint committee may take decisions."], True),
+    ("what quorum does a joint committee need?", ["The quorum is 4 members."], False),
 ])
-def test_a_question_asking_for_a_sum_or_a_count_needs_one_in_the_passages(question, passages,
-                                                                         unstated):
+def test_a_question_asking_for_a_sum_a_count_or_a_measure_needs_one_in_the_passages(
+        question, passages, unstated):
     from assistant.refusal import quantity_unstated
 
     assert quantity_unstated(question, passages) is unstated
