@@ -19,7 +19,8 @@ from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import query_terms, retrieval_query, terms_of
-from assistant.units import Sentence, Unit, next_in_section, sentences_of, units_of
+from assistant.units import (Sentence, Unit, next_in_section, piece_after, sentences_of,
+                             units_of)
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
 from core.settings import Settings, visible_to
 
@@ -104,6 +105,14 @@ def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
     return list(dict.fromkeys(h.chunk.doc_id for h in hits if h.chunk.doc_id in named))
 
 
+def _list_opening(piece: Sentence | None, scored: Sequence[Scored]) -> Unit | None:
+    """The list a piece introduces, among the candidate units."""
+    if piece is None:
+        return None
+    return next((s.unit for s in scored if s.unit.is_list and s.unit.lead.offset == piece.offset
+                 and s.unit.lead.chunk.id == piece.chunk.id), None)
+
+
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
     """The best unit first, then the piece that follows it in its section, then up to two
     supporting units that add something new; a comparison gets the best unit of each document
@@ -120,6 +129,12 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         last = unit
         for _ in range(follows):
             following = None if last.is_list else next_in_section(last)
+            if following is None and not last.is_list:
+                announced = _list_opening(piece_after(last), scored)
+                if announced is not None and not _repeats(announced, seen):
+                    chosen.append(announced)  # "...catchment area." then "In considering:"
+                    seen.update(_texts(announced))
+                break
             if following is None or _repeats(Unit(following), seen):
                 break
             last = Unit(following)

@@ -111,6 +111,28 @@ def series_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
     return items if len(items) >= 2 and SERIES_GOES_ON.search(items[0].text) else []
 
 
+MAX_RUN_ON = 4  # pieces an intro's colon can announce when the PDF kept no bullets at all
+
+
+def run_on_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
+    """The pieces after an intro ending in ":" that has no items: what the colon announces,
+    printed as plain sentences ("In considering place-level footprints:" "System partners
+    should consider ..." "They should also consider ..."), up to the next intro or heading."""
+    lead = pieces[index]
+    if lead.kind not in ("sentence", "line") or len(lead.text.split()) < 3:
+        return []  # a label ("Summary:", "Appointment Process:") heads a section, not a list
+    section = lead.chunk.section_of(lead.offset)
+    items: list[Sentence] = []
+    for piece in pieces[index + 1:]:
+        if piece.kind in ("heading", "numbered") or CAPTION.match(piece.text) \
+                or lead.chunk.section_of(piece.offset) != section or len(items) == MAX_RUN_ON:
+            break
+        if piece.text.endswith(":"):
+            break
+        items.append(piece)
+    return items if len(items) >= 2 else []
+
+
 COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
          "nine": 9, "ten": 10}
 CAPTION = re.compile(r"^(Table|Figure|Box|Chart)\s+\d+", re.I)
@@ -156,7 +178,7 @@ def units_of(chunk: Chunk, rank: int,
             leading = _leading_items(later)
             items += [p for p in leading if not items or p.depth <= items[0].depth]
         if not items and piece.text.endswith(":"):
-            items = series_after(index, pieces)
+            items = series_after(index, pieces) or run_on_after(index, pieces)
         if not items and piece.kind != "heading" and NAMES_A_SET.search(piece.text):
             if TABLE_INTRO.search(piece.text):  # a table's rows run on over more chunks
                 later = _following(chunk, rank, next_chunk, piece.text, TABLE_CHUNKS)
@@ -190,6 +212,19 @@ def next_in_section(unit: Unit) -> Sentence | None:
                 or short and not re.search(r"[\d.:]", piece.text):
             return None  # a list's intro without its items, a caption, or a missed label
         return piece
+    return None
+
+
+def piece_after(unit: Unit) -> Sentence | None:
+    """The piece printed right after a unit in its section and chunk, whatever it is."""
+    lead = unit.lead
+    last = unit.items[-1] if unit.items else lead
+    if last.chunk is not lead.chunk:
+        return None
+    section = lead.chunk.section_of(lead.offset)
+    for piece in sentences_of(lead.chunk, lead.rank):
+        if piece.offset > last.offset and not BARE_NUMBER.match(piece.text):
+            return piece if lead.chunk.section_of(piece.offset) == section else None
     return None
 
 

@@ -461,3 +461,29 @@ def test_a_sponsoring_executive_answers_who_sponsors_a_paper():
                   doc_id="swbh-board", title="Place Based Partnerships")
     best = score_units("who's the sponsoring exec on the paper", units_of(cover, 0))[0]
     assert best.unit.lead.text.startswith("Sponsoring Executive:") and best.typed == 1.0
+
+
+FOOTPRINTS = ("While many NHS services are oriented around communities, they may not have a "
+              "consistent catchment area.\nIn considering place-level footprints:\n"
+              "System partners should consider how primary care networks are organised.\n"
+              "They should also consider how local people use NHS services.\n"
+              "There are other factors partners may wish to consider:\n- geographical features")
+
+
+def test_an_intro_whose_colon_lost_its_bullets_lists_the_sentences_it_announces():
+    units = units_of(chunk(FOOTPRINTS), 0)
+    [announced] = [u for u in units if u.lead.text == "In considering place-level footprints:"
+                   and u.items]
+    assert [i.text.split()[0] for i in announced.items] == ["System", "They"]  # not "There"
+    label = chunk("Summary:\nThe partnership is a building block.\nIt will evolve.")
+    assert not any(u.items for u in units_of(label, 0))  # a label heads a section, not a list
+
+
+def test_a_sentence_that_leads_into_a_list_brings_the_list():
+    footprints = chunk(FOOTPRINTS)
+    question = "what should we look at given nhs services have no consistent catchment area"
+    scored = score_units(question, units_of(footprints, 0))
+    assert scored[0].unit.lead.text.startswith("While many NHS services")
+    chosen = select_units(question, scored, [Hit(footprints, 1.0)])
+    assert chosen[1].lead.text == "In considering place-level footprints:"
+    assert [i.text.split()[0] for i in chosen[1].items] == ["System", "They"]
