@@ -103,11 +103,17 @@ def asks_for_money(question: str) -> bool:
 
 def _number_beside(text: str, counted: set[str]) -> bool:
     """A number within a few words of one of the counted terms ("three provider
-    collaboratives", "one per sub-place", "7 of the 10 chief executives")."""
+    collaboratives", "one per sub-place", "7 of the 10 chief executives"); a year counts
+    nothing ("ICSs from April 2022" says nothing of how many ICSs there are)."""
     words = re.findall(r"[\w£'’/+-]+", text)
-    numbers = [i for i, w in enumerate(words) if NUMBER.search(w)]
+    numbers = [i for i, w in enumerate(words) if NUMBER.search(w) and not YEAR.fullmatch(w)]
     terms = [i for i, w in enumerate(words) if query_terms(w) & counted]
     return any(abs(n - t) <= NEAR for n in numbers for t in terms)
+
+
+DURATION_ASKED = re.compile(r"^\s*how long\b|\b(fixed|what) term\b|\bduration\b", re.I)
+DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                      r"eighteen|twenty|thirty|a|an)[\s-]+(years?|months?|weeks?|days?)\b", re.I)
 
 
 def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
@@ -118,6 +124,8 @@ def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
     sentences = list(sentences)
     if asks_for_money(question):
         return not any(MONEY.search(text) for text in sentences)
+    if DURATION_ASKED.search(question):  # "how long is the lead appointed for": a duration
+        return not any(DURATION.search(text) for text in sentences)
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)

@@ -264,6 +264,11 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      False),
     ("what quorum does a joint committee need?", ["A joint committee may take decisions."], True),
     ("what quorum does a joint committee need?", ["The quorum is 4 members."], False),
+    # a year counts nothing; a how-long question needs a duration
+    ("how many icss are there in england?", ["ICSs will be statutory from April 2022."], True),
+    ("how many icss are there in england?", ["There are 42 ICSs."], False),
+    ("how long is the lead appointed for?", ["The lead is appointed by 1 July 2022."], True),
+    ("how long is the lead appointed for?", ["The lead is appointed for two years."], False),
 ])
 def test_a_question_asking_for_a_sum_a_count_or_a_measure_needs_one_in_the_passages(
         question, passages, unstated):
