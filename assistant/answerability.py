@@ -26,7 +26,7 @@ class Features:
     typed: float  # the best unit has the answer's shape (a date for "when", ...)
     passage_coverage: float  # share of the question's terms found anywhere in the passages
     unknown_terms: float  # share of the question's terms no document the caller may read uses
-    unknown_subject: float  # what a what/which question asks about is in no readable text
+    unknown_subject: float  # share of what a what/which question asks about in no readable text
     unknown_name: float  # a name in the question is in no retrieved passage
     no_quantity: float  # a how-many question's passages give no number for the thing
     meaning: float = 0.0  # cosine similarity of the question and the best unit

@@ -250,16 +250,19 @@ class UnitAnswerer:
 
     def asks_about_the_unmentioned(self, question: str, clearance: str) -> bool:
         """True when what the question asks for ("salary band", "fee") is named only in words
-        that no document the caller may read ever uses. One known word is enough to go on."""
-        if self.known_terms is None:
-            return False
-        terms = query_terms(" ".join(question_subject(question)))
-        return bool(terms) and not self.known_terms(terms, visible_to(clearance))
+        that no document the caller may read ever uses."""
+        return self.unmentioned_subject(question, clearance) == 1.0
 
-    def unknown_share(self, question: str, clearance: str) -> float:
-        """Share of the question's terms that no document the caller may read ever uses
+    def unmentioned_subject(self, question: str, clearance: str) -> float:
+        """Share of the words naming what a what/which question asks for that no document
+        the caller may read uses: "indemnity or insurance cover" is mostly unmentioned even
+        though "cover" is printed somewhere."""
+        return self.unknown_share(" ".join(question_subject(question)), clearance)
+
+    def unknown_share(self, text: str, clearance: str) -> float:
+        """Share of the text's terms that no document the caller may read ever uses
         ("parking", "by-election"): checked against the caller's own vocabulary only."""
-        terms = query_terms(question)
+        terms = query_terms(text)
         if self.known_terms is None or not terms:
             return 0.0
         return 1 - len(self.known_terms(terms, visible_to(clearance))) / len(terms)
@@ -278,7 +281,7 @@ class UnitAnswerer:
             meaning=best.meaning if best else 0.0,
             passage_coverage=passage_coverage(question, passages),
             unknown_terms=self.unknown_share(question, clearance),
-            unknown_subject=float(self.asks_about_the_unmentioned(question, clearance)),
+            unknown_subject=self.unmentioned_subject(question, clearance),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
         )
@@ -312,7 +315,7 @@ class UnitAnswerer:
         """Where it helps the caller rephrase, the words of theirs that matched nothing (names
         are never echoed)."""
         words = " ".join(question_subject(question))
-        if features.unknown_subject:
+        if features.unknown_subject == 1.0:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")
         if features.no_quantity:

@@ -218,6 +218,21 @@ def test_a_users_own_word_beside_a_known_one_is_not_refused(assistant):
     assert not assistant.ask(question, "public").refused
 
 
+def test_the_share_of_what_is_asked_for_that_no_document_names_is_a_feature(assistant):
+    """"cover" is printed somewhere, "indemnity" and "insurance" nowhere: two thirds unknown,
+    which the fitted model weighs, though no longer all-or-nothing."""
+    answerer = assistant.answerer
+    question = "what indemnity or insurance cover do members of a joint committee need?"
+    assert answerer.unmentioned_subject(question, "public") == pytest.approx(2 / 3)
+    assert not answerer.asks_about_the_unmentioned(question, "public")
+    assert answerer.unmentioned_subject("What salary band is the lead paid?", "public") == 1.0
+    hits = assistant.retriever.retrieve(question, "public")
+    scored = answerer.scored_units(question, hits)
+    features = answerer.features(question, hits, scored[0], "public")
+    assert features.unknown_subject == pytest.approx(2 / 3)
+    assert assistant.ask(question, "public").refused
+
+
 def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant, caplog):
     question = "What shortages does the place partnership face?"  # only the paper says it
     assert assistant.answerer.asks_about_the_unmentioned(question, "public")
