@@ -102,13 +102,20 @@ def defines(unit: Unit, term: str) -> bool:
 
 
 def opens_section(unit: Unit) -> bool:
-    """Whether the unit is the first thing printed under its section's heading."""
+    """Whether the unit is the first thing printed under its section's heading, the heading
+    in the same chunk (a chunk that goes on with a section opens nothing)."""
     lead = unit.lead
     chunk = lead.chunk
     section = chunk.section_of(lead.offset)
-    opening = next((p for p in pieces_of(chunk) if p.kind != "heading"
-                    and chunk.section_of(p.offset) == section), None)
-    return opening is not None and opening.offset == lead.offset
+    headed = False
+    for piece in pieces_of(chunk):
+        if chunk.section_of(piece.offset) != section:
+            continue
+        if piece.kind == "heading":
+            headed = True
+        elif headed:
+            return piece.offset == lead.offset
+    return False
 
 
 def named_openings(question: str, units: Sequence[Unit]) -> list[bool]:

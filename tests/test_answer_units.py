@@ -487,3 +487,18 @@ def test_a_sentence_that_leads_into_a_list_brings_the_list():
     chosen = select_units(question, scored, [Hit(footprints, 1.0)])
     assert chosen[1].lead.text == "In considering place-level footprints:"
     assert [i.text.split()[0] for i in chosen[1].items] == ["System", "They"]
+
+
+def test_a_chunk_that_goes_on_with_a_section_does_not_open_it():
+    """The second chunk of "2.1 Place Partnership Lead" starts with "Appointment Process:";
+    that is not what the heading introduces, whatever the question names."""
+    text = "Appointment Process:\nWhere there is a single nomination, this will be done for 1 July."
+    later = chunk(text, section="Proposal > 2.1 Place Partnership Lead", doc_id="lbbd-hwb",
+                  title="ICS Place Based Partnership")
+    question = "if only one nominee for place partnership lead, when is it confirmed"
+    assert not any(s.opening for s in score_units(question, units_of(later, 0)))
+    headed = chunk("2.1 Place Partnership Lead\n" + text, doc_id="lbbd-hwb",
+                   section="Proposal > 2.1 Place Partnership Lead",
+                   section_map=((0, "Proposal > 2.1 Place Partnership Lead"),),
+                   title="ICS Place Based Partnership")
+    assert any(s.opening for s in score_units(question, units_of(headed, 0)))
