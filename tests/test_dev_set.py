@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT_SET, KINDS, DatasetError, Question,
-                           load_corpus_pages, load_questions, parse_question, read_manifest,
-                           validate_question, validate_questions)
+from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT_SET, KINDS, DatasetError,
+                           Question, load_corpus_pages, load_questions, parse_question,
+                           read_manifest, validate_question, validate_questions)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SOUTHWARK = "southwark-2022-07-16-ics-strategic-options"
@@ -76,11 +76,24 @@ def test_second_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions)
     assert not {q.id for q in holdout2} & {q.id for q in others}
 
 
+def test_third_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
+    holdout3 = load_questions(HOLDOUT3_SET)
+    assert len(holdout3) >= 60
+    assert validate_questions(holdout3, CORPUS) == []
+    assert {q.kind for q in holdout3} >= {"list", "table", "front_matter", "who", "comparison",
+                                         "paraphrase", "unanswerable", "false_premise",
+                                         "confidential_probe"}
+    assert {d for q in holdout3 for d in q.docs} == set(read_manifest(CORPUS))
+    others = questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
+    assert not {q.question.casefold() for q in holdout3} & {q.question.casefold() for q in others}
+    assert not {q.id for q in holdout3} & {q.id for q in others}
+
+
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
     def words(text: str) -> str:
         return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
 
-    asked = {words(q.question) for path in (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET)
+    asked = {words(q.question) for path in (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET)
              for q in load_questions(path)}
     assert not asked & {words(q) for q in HAND_TRIED}
 
