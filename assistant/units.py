@@ -194,29 +194,20 @@ def next_in_section(unit: Unit) -> Sentence | None:
     """The piece printed right after a unit, if its section goes on in the same chunk: the
     sentence that matches a question often only introduces the one that answers it ("Executive
     leads ... Leaders who are appointed ..." then "These roles will be fulfilled by ...")."""
-    lead = unit.lead
-    last = unit.items[-1] if unit.items else lead
-    if last.chunk is not lead.chunk:
+    piece = piece_after(unit)
+    if piece is None or piece.kind == "heading":
         return None
-    section = lead.chunk.section_of(lead.offset)
-    for piece in sentences_of(lead.chunk, lead.rank):
-        if piece.offset <= last.offset:
-            continue
-        if piece.kind == "heading" or lead.chunk.section_of(piece.offset) != section:
-            return None
-        if BARE_NUMBER.match(piece.text):  # "16." numbers the paragraph that follows
-            continue
-        words = piece.text.split()
-        short = len(words) <= (MAX_LABEL_LINE_WORDS if piece.kind == "line" else 5)
-        if piece.text.endswith(":") or CAPTION.match(piece.text) \
-                or short and not re.search(r"[\d.:]", piece.text):
-            return None  # a list's intro without its items, a caption, or a missed label
-        return piece
-    return None
+    words = piece.text.split()
+    short = len(words) <= (MAX_LABEL_LINE_WORDS if piece.kind == "line" else 5)
+    if piece.text.endswith(":") or CAPTION.match(piece.text) \
+            or short and not re.search(r"[\d.:]", piece.text):
+        return None  # a list's intro without its items, a caption, or a missed label
+    return piece
 
 
 def piece_after(unit: Unit) -> Sentence | None:
-    """The piece printed right after a unit in its section and chunk, whatever it is."""
+    """The piece printed right after a unit in its section and chunk, whatever it is; a bare
+    paragraph number ("16.") is skipped: it numbers the paragraph that follows."""
     lead = unit.lead
     last = unit.items[-1] if unit.items else lead
     if last.chunk is not lead.chunk:
