@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,20 +57,26 @@ def figures(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-ANSWERED_FLOOR = 0.90  # issue 11: staff get an answer to 90% of answerable questions
+# issue 11 asks that 90% of answerable questions be answered; a threshold set right at 0.90 on
+# cross-validation misses it on new questions about half the time, hence the margin
+ANSWERED_FLOOR = 0.92
 THRESHOLDS = [round(0.05 * i, 2) for i in range(4, 15)]  # 0.20 .. 0.70
 
 
-def fit(rows: np.ndarray, labels: np.ndarray) -> dict:
+def fit(rows: np.ndarray, labels: np.ndarray, questions: Sequence[str] | None = None) -> dict:
     """Cross-validated probabilities pick the threshold (the most refusals of unanswerable
     questions that still answers ANSWERED_FLOOR of the answerable ones) and give the figures
-    reported; then the model is fitted on every row."""
+    reported; then the model is fitted on every row. Folds keep a question's rows together
+    (`questions`, one id per row): its public and confidential rows are near twins, and a fold
+    that tests one while training on the other overstates the figures."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
     model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=1000)
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
-    probability = cross_val_predict(model, rows, labels, cv=folds, method="predict_proba")[:, 1]
+    folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+    groups = list(questions) if questions is not None else list(range(len(labels)))
+    probability = cross_val_predict(model, rows, labels, cv=folds, groups=groups,
+                                    method="predict_proba")[:, 1]
 
     def outcome(threshold: float) -> tuple[bool, float]:
         scores = figures(labels, (probability >= threshold).astype(int))
@@ -104,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     neutral = Model(tuple(0.0 for _ in FEATURES), 0.0)  # the shipped one may predate a feature
     assistant = build_assistant(settings, answer_model=neutral)
     visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
-    rows, labels, _ = collect(load_questions(args.questions), assistant, visibility)
-    model = fit(rows, labels)
+    rows, labels, ids = collect(load_questions(args.questions), assistant, visibility)
+    model = fit(rows, labels, [row_id.split("/")[0] for row_id in ids])
     model["questions"] = args.questions.name
     model["fitted"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(model, indent=1) + "\n")
