@@ -31,14 +31,6 @@ EVERY = tuple(sorted(VISIBILITIES))
 MIN_ABBREVIATION = 4  # letters: "exec" stands for "executive"; "pol" stands for nothing
 
 
-def indexed_text(chunk: Chunk) -> str:
-    """What keyword search reads of a chunk: its title, the heading path of every section it
-    holds (a chunk that opens under one heading and goes on under another is about both), and
-    its text."""
-    sections = dict.fromkeys([chunk.section, *(path for _, path in chunk.section_map)])
-    return "\n".join([chunk.title, *sections, chunk.text])
-
-
 class KeywordIndex:
     """BM25 over a fixed list of chunks (one clearance's), in memory."""
 
@@ -49,7 +41,8 @@ class KeywordIndex:
         self.bm25: bm25s.BM25 | None = None
         if self.chunks:
             self.bm25 = bm25s.BM25()
-            self.bm25.index(tokenize([indexed_text(c) for c in self.chunks]), show_progress=False)
+            self.bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in self.chunks]),
+                            show_progress=False)
 
     def mask(self, stale: frozenset[str]) -> np.ndarray:
         """1.0 for each chunk still served, 0.0 for those of documents changed since the build."""

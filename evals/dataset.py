@@ -16,8 +16,8 @@ DEV_SET = Path(__file__).parent / "data" / "dev.jsonl"
 HOLDOUT_SET = Path(__file__).parent / "data" / "holdout.jsonl"
 # written from the documents alone before issue 11's answerer was tuned; frozen: never tune on it
 HOLDOUT2_SET = Path(__file__).parent / "data" / "holdout2.jsonl"
-# written from the documents alone by outsiders near the end of issue 11's fourth session and
-# committed before the answerer was run on it: frozen
+# written from the documents alone by outsiders at the end of issue 11's fourth session, after
+# every change of that session, and committed before the answerer was run on it: frozen
 HOLDOUT3_SET = Path(__file__).parent / "data" / "holdout3.jsonl"
 KINDS = ("fact", "paraphrase", "list", "numeric", "multi_doc", "unanswerable", "confidential_probe",
          "table", "front_matter", "who", "comparison", "sloppy", "false_premise", "definition")

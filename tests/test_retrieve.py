@@ -135,20 +135,3 @@ def test_documents_a_question_names_take_turns_at_the_top():
     order = [h.chunk.id for h in interleave_named(hits, {"a", "b"})]
     assert order == ["a1", "b1", "a2", "b2", "a3", "c1"]
     assert interleave_named(hits, {"a"}) == hits  # one named document: the order stands
-
-
-def test_keyword_search_reads_every_section_heading_a_chunk_holds():
-    """A chunk that opens at the end of one section and goes on under the next heading is
-    about both: BM25 reads every heading path it holds, not only the first."""
-    from dataclasses import replace
-
-    intro = "background to the integrated care system and its statutory footing"
-    text = f"{intro}\nThe Role:\n- convening partners around a common agenda"
-    spanning = replace(chunk("a", text, section="1. Introduction and Background"),
-                       section_map=((len(intro) + 1, "2. Proposal > 2.1 Place Partnership Lead"),))
-    other = chunk("b", "the delivery director reports to the place partnership lead",
-                  section="2.2 Delivery Director")
-    index = KeywordIndex([spanning, other])
-    found = [c.id for c, _ in index.search("place partnership lead role", 2,
-                                           index.mask(frozenset()))]
-    assert found[0] == "a"
