@@ -51,6 +51,19 @@ DEFINING_VERB = r"\s+(?:is|are|means|refers to|will be)\b"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
 CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
 
+# what a question sets aside ("apart from council areas", "besides the core members", "(not the
+# governance ones)"): the units that answer it are about something else
+EXCLUSION = re.compile(
+    r"\b(?:apart from|aside from|besides|other than|except(?: for)?|excluding|not counting|"
+    r"leaving aside)\s+[^,;:?()–—]*?(?=\s*(?:[,;:?()–—]|\s-\s|$)|\s+(?:what|which|who|how)\b)"
+    r"|\(\s*not\s+[^)]*\)|\bnot the [\w\s'-]{1,40}? ones\b", re.I)
+
+
+def without_exclusions(question: str) -> str:
+    """The question less what it sets aside: those words name what the answer is not."""
+    return EXCLUSION.sub(" ", question)
+
+
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
 MAX_LEAD_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
 # feature weights, tuned on the dev set only (see README "Answering")
@@ -210,7 +223,7 @@ def score_units(question: str, units: Sequence[Unit],
     term = defined_term(question) if kind == "define" else None
     deadline = bool(ASKS_DEADLINE.search(question))
     asks_for_headings = bool(HEADING_QUESTION.search(question))
-    terms = query_terms(keyword_query(question))  # "what", "does", "say" ask; they are not asked about
+    terms = query_terms(keyword_query(without_exclusions(question)))  # "what", "does", "say" ask; they are not asked about
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])

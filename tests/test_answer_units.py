@@ -9,7 +9,7 @@ import pytest
 
 from assistant.answerability import FEATURES, Features, Model, load_model
 from assistant.compose import compose, named_documents, select_units
-from assistant.evidence import answer_type, score_units
+from assistant.evidence import answer_type, score_units, without_exclusions
 from assistant.retrieve import document_names
 from assistant.units import units_of
 from core.models import Chunk, Hit
@@ -506,3 +506,27 @@ def test_a_chunk_that_goes_on_with_a_section_does_not_open_it():
                    section_map=((0, "Proposal > 2.1 Place Partnership Lead"),),
                    title="ICS Place Based Partnership")
     assert any(s.opening for s in score_units(question, units_of(headed, 0)))
+
+
+@pytest.mark.parametrize("question, kept, dropped", [
+    ("other things to weigh up when drawing a place boundary, apart from council areas?",
+     "boundary", "council"),
+    ("besides the core members, what other partners might we pull in", "partners", "core"),
+    ("principles for place partnerships (not the governance ones) - what are they",
+     "principles", "governance"),
+    ("what other risks are listed apart from losing councillor accountability", "risks",
+     "councillor"),
+])
+def test_what_a_question_sets_aside_is_not_what_it_asks_about(question, kept, dropped):
+    asked = without_exclusions(question)
+    assert kept in asked and dropped not in asked
+
+
+def test_the_unit_about_what_the_question_sets_aside_does_not_answer_it():
+    text = ("Council areas are the usual place boundary.\n"
+            "Partners also weigh up geographical features for a place boundary.")
+    question = "what else to weigh up for a place boundary, apart from council areas?"
+    best = score_units(question, units_of(chunk(text), 0))[0]
+    assert best.unit.lead.text.startswith("Partners also weigh up")
+    plain = score_units(question.replace(", apart from", ", and"), units_of(chunk(text), 0))[0]
+    assert plain.unit.lead.text.startswith("Council areas")  # with those words asked for
