@@ -15,6 +15,7 @@ document's record names the same content hash and visibility: a publish first mo
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -489,7 +490,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+# an acronym's plural ("ICSs", "PCNs", "HWBs"): the stemmer keeps its "s" but cuts the
+# singular's ("ICS" -> "ic"), so "what is an ics" and "Integrated care systems (ICSs)" would
+# share no word
+ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,6}|[aeiou]?[b-df-hj-np-tv-z]{2,6})s\b")  # ICSs, icss
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed words: the keyword index's view of text."""
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(),
+    singular = [ACRONYM_PLURAL.sub(r"\1", text) for text in texts]
+    return bm25s.tokenize(singular, stopwords="en", stemmer=_stemmer(),
                           return_ids=False, show_progress=False)

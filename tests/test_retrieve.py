@@ -135,3 +135,14 @@ def test_documents_a_question_names_take_turns_at_the_top():
     order = [h.chunk.id for h in interleave_named(hits, {"a", "b"})]
     assert order == ["a1", "b1", "a2", "b2", "a3", "c1"]
     assert interleave_named(hits, {"a"}) == hits  # one named document: the order stands
+
+
+def test_an_acronym_and_its_plural_are_one_term_however_they_are_typed():
+    from assistant.retrieve import query_terms
+
+    printed = query_terms("Integrated care systems (ICSs) and primary care networks (PCNs)")
+    assert query_terms("what is an ics") & printed
+    assert query_terms("pcns") <= printed and query_terms("PCN") <= printed
+    assert query_terms("ccgs") == query_terms("CCGs") == query_terms("CCG")
+    assert query_terms("icss") == query_terms("ICSs") == query_terms("ICS")
+    assert query_terms("this bus") == {"bus"}  # words with vowels keep their endings
