@@ -496,8 +496,24 @@ def _stemmer() -> Stemmer.Stemmer:
 ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,6}|[aeiou]?[b-df-hj-np-tv-z]{2,6})s\b")  # ICSs, icss
 
 
+# staff shorthand for words the documents spell out ("which orgs", "medicines mgmt", "exec leads")
+SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management",
+             "govt": "government", "dept": "department", "depts": "departments",
+             "exec": "executive", "execs": "executives", "info": "information",
+             "comms": "communications", "reqs": "requirements", "cttee": "committee",
+             "approx": "approximately", "yr": "year", "yrs": "years", "mtg": "meeting",
+             "mtgs": "meetings", "reps": "representatives"}
+SHORTHAND_WORD = re.compile(r"\b(" + "|".join(SHORTHAND) + r")\b", re.I)
+
+
+def spelled_out(text: str) -> str:
+    """The text with staff shorthand written in full and acronyms' plurals made singular."""
+    text = SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
+    return ACRONYM_PLURAL.sub(r"\1", text)
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed words: the keyword index's view of text."""
-    singular = [ACRONYM_PLURAL.sub(r"\1", text) for text in texts]
+    singular = [spelled_out(text) for text in texts]
     return bm25s.tokenize(singular, stopwords="en", stemmer=_stemmer(),
                           return_ids=False, show_progress=False)

@@ -146,3 +146,13 @@ def test_an_acronym_and_its_plural_are_one_term_however_they_are_typed():
     assert query_terms("ccgs") == query_terms("CCGs") == query_terms("CCG")
     assert query_terms("icss") == query_terms("ICSs") == query_terms("ICS")
     assert query_terms("this bus") == {"bus"}  # words with vowels keep their endings
+
+
+def test_staff_shorthand_means_the_word_the_documents_spell_out():
+    from assistant.retrieve import query_terms
+
+    assert query_terms("which orgs") == query_terms("which organisations")
+    assert query_terms("exec leads") == query_terms("Executive leads")
+    assert query_terms("medicines mgmt") == query_terms("medicines management")
+    assert query_terms("information") == query_terms("info")
+    assert query_terms("organic") != query_terms("organisations")  # whole words only
