@@ -89,7 +89,7 @@ MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocatin
 MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b|\bpounds\b", re.I)
 # what a question asks a figure for by ("the minimum population", "the waiting time target")
 MEASURES = frozenset("minimum maximum target targets threshold thresholds quorum rate rates "
-                     "percentage proportion ratio limit limits cap size length duration".split())
+                     "percentage proportion ratio limit limits cap size length duration population".split())
 NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key lines")
 
 
@@ -116,6 +116,20 @@ DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|
                       r"eighteen|twenty|thirty|a|an)[\s-]+(years?|months?|weeks?|days?)\b", re.I)
 
 
+# a question that asks how often, or for a date by name ("closing date", "what date", "by
+# when"): its answer is a frequency or a date, and passages that give none cannot hold it
+FREQUENCY_ASKED = re.compile(r"^\s*how (often|frequently)\b|\bfrequency\b", re.I)
+FREQUENCY = re.compile(r"\b(daily|weekly|fortnightly|monthly|bi-?monthly|quarterly|annually|yearly|"
+                       r"every|(once|twice|\w+ times) (a|an|per|each)\b|per (week|month|quarter|"
+                       r"year|annum))\b", re.I)
+DATE_ASKED = re.compile(r"\b(closing|start|end|go-live|launch|deadline)\s+dates?\b|\bdeadline\b|"
+                        r"\b(what|which) (date|day|month|year)\b|\bby when\b", re.I)
+DATE = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+                  r"Sep|Oct|Nov|Dec)|\b(January|February|March|April|May|June|July|August|"
+                  r"September|October|November|December|spring|summer|autumn|winter)\b|"
+                  r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bQ[1-4]\b", re.I)
+
+
 def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
     """A quantity question whose passages could not hold its answer: a how-many question no
     sentence of which puts a number near a word of what it counts ("How many hospital beds"
@@ -126,6 +140,10 @@ def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
         return not any(MONEY.search(text) for text in sentences)
     if DURATION_ASKED.search(question):  # "how long is the lead appointed for": a duration
         return not any(DURATION.search(text) for text in sentences)
+    if FREQUENCY_ASKED.search(question):  # "how often does the board meet": a frequency
+        return not any(FREQUENCY.search(text) for text in sentences)
+    if DATE_ASKED.search(question):  # "closing date for applications": a date
+        return not any(DATE.search(text) for text in sentences)
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)

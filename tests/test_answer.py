@@ -284,6 +284,16 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
     ("how many icss are there in england?", ["There are 42 ICSs."], False),
     ("how long is the lead appointed for?", ["The lead is appointed by 1 July 2022."], True),
     ("how long is the lead appointed for?", ["The lead is appointed for two years."], False),
+    ("how often does the uec board meet", ["A UEC board at ICS level will oversee it."], True),
+    ("how often does the uec board meet", ["The UEC board meets monthly."], False),
+    ("closing date for applications for the director job?",
+     ["The director role is being co-designed with partners."], True),
+    ("closing date for applications for the director job?",
+     ["Applications close on 24 June."], False),
+    ("what's the population covered by the sandwell place",
+     ["The place serves a diverse population."], True),
+    ("what's the population covered by the sandwell place",
+     ["The place covers a population of 580,000."], False),
 ])
 def test_a_question_asking_for_a_sum_a_count_or_a_measure_needs_one_in_the_passages(
         question, passages, unstated):
