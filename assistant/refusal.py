@@ -64,6 +64,9 @@ def question_subject(question: str, limit: int = 5) -> list[str]:
     if not match:
         return []
     words = re.findall(r"[\w'’-]+", match.group(1))
+    owners = [i for i, w in enumerate(words[:limit + 3]) if re.search(r"\w['’]s$", w)]
+    if owners:  # "what's barking and dagenham's public health grant": the grant is asked about
+        words = words[owners[-1] + 1:]
     start = 0
     while start < len(words) and words[start].lower() in SUBJECT_LEAD:
         start += 1

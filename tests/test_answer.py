@@ -207,6 +207,8 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
     ("What decides which leadership roles are needed at place?", []),  # a verb, not a subject
     ("What fee was paid?", ["fee"]),
     ("Who leads the place-based partnership?", []),
+    ("what's barking and dagenham's public health grant", ["public", "health", "grant"]),
+    ("What is the trust's role?", ["role"]),  # what the owner has, not the owner
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     assert question_subject(question) == subject
