@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 import bm25s
+from bm25s.stopwords import STOPWORDS_EN
 import chromadb
 import numpy as np
 import Stemmer
@@ -512,8 +513,15 @@ def spelled_out(text: str) -> str:
     return ACRONYM_PLURAL.sub(r"\1", text)
 
 
+# words staff add to a question that name nothing ("what is an ics exactly", "the nhs budget
+# timing stuff"): as stop words, they neither dilute a search nor count as unknown subjects
+FILLER_WORDS = ("exactly", "actually", "basically", "really", "just", "quite", "ok", "okay",
+                "please", "pls", "stuff", "bit", "anyway", "etc", "eg", "ie", "thanks")
+STOP_WORDS = [*STOPWORDS_EN, *FILLER_WORDS]
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed words: the keyword index's view of text."""
     singular = [spelled_out(text) for text in texts]
-    return bm25s.tokenize(singular, stopwords="en", stemmer=_stemmer(),
+    return bm25s.tokenize(singular, stopwords=STOP_WORDS, stemmer=_stemmer(),
                           return_ids=False, show_progress=False)

@@ -156,3 +156,11 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("medicines mgmt") == query_terms("medicines management")
     assert query_terms("information") == query_terms("info")
     assert query_terms("organic") != query_terms("organisations")  # whole words only
+
+
+def test_filler_words_name_nothing_a_question_asks_about():
+    from assistant.retrieve import query_terms
+
+    assert query_terms("what is an ics exactly") == query_terms("what is an ICS")
+    assert query_terms("the nhs budget timing stuff") == query_terms("the NHS budget timing")
+    assert "exactli" not in query_terms("exactly") and query_terms("budget")
