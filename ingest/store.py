@@ -494,7 +494,8 @@ def _stemmer() -> Stemmer.Stemmer:
 # an acronym's plural ("ICSs", "PCNs", "HWBs"): the stemmer keeps its "s" but cuts the
 # singular's ("ICS" -> "ic"), so "what is an ics" and "Integrated care systems (ICSs)" would
 # share no word
-ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,6}|[aeiou]?[b-df-hj-np-tv-z]{2,6})s\b")  # ICSs, icss
+# (also "nhs" / "NHS": a word of consonants ends in "s" or not in every spelling alike)
+ACRONYM_PLURAL = re.compile(r"\b([aeiou]?[b-df-hj-np-tv-z]{2,6})s\b", re.I)
 
 
 # staff shorthand for words the documents spell out ("which orgs", "medicines mgmt", "exec leads")

@@ -143,6 +143,7 @@ def test_an_acronym_and_its_plural_are_one_term_however_they_are_typed():
     printed = query_terms("Integrated care systems (ICSs) and primary care networks (PCNs)")
     assert query_terms("what is an ics") & printed
     assert query_terms("pcns") <= printed and query_terms("PCN") <= printed
+    assert query_terms("nhs") == query_terms("NHS")
     assert query_terms("ccgs") == query_terms("CCGs") == query_terms("CCG")
     assert query_terms("icss") == query_terms("ICSs") == query_terms("ICS")
     assert query_terms("this bus") == {"bus"}  # words with vowels keep their endings
