@@ -161,6 +161,37 @@ def heading_items(lead: Sentence, following: Sequence[Sentence]) -> list[Sentenc
         else []
 
 
+# a heading that names a set ("GOVERNANCE PRINCIPLES", "Risks", "Next steps"): what follows it
+# in its section is the set, one point per sentence, when the PDF kept no bullets
+SET_HEADING = re.compile(r"\b(principles|risks|priorities|options|recommendations|actions|"
+                         r"issues|benefits|challenges|aims|objectives|themes|requirements|"
+                         r"responsibilities|functions|considerations|opportunities|lessons|"
+                         r"next steps)\b", re.I)
+MAX_SECTION_POINTS = 6
+
+
+def names_a_set_of_points(piece: Sentence) -> bool:
+    """A heading that is the name of a set ("Governance principles", "Risks"), not a topic
+    that mentions one ("Agreeing the functions of the partnership")."""
+    words = piece.text.split()
+    return piece.kind == "heading" and len(words) <= 8 and bool(SET_HEADING.search(piece.text)) \
+        and not words[0].lower().endswith("ing")
+
+
+def section_points(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
+    """The sentences and lines under a set-naming heading, up to the next heading or label."""
+    heading = pieces[index]
+    section = heading.chunk.section_of(heading.offset)
+    points: list[Sentence] = []
+    for piece in pieces[index + 1:]:
+        if piece.kind in ("heading", "item") or len(points) == MAX_SECTION_POINTS \
+                or heading.chunk.section_of(piece.offset) != section or CAPTION.match(piece.text):
+            break
+        if not BARE_NUMBER.match(piece.text):
+            points.append(piece)
+    return points if len(points) >= 2 else []
+
+
 def units_of(chunk: Chunk, rank: int,
              next_chunk: Callable[[Chunk], Chunk | None] = lambda c: None) -> list[Unit]:
     """Every unit of a chunk: each piece on its own, and each list with its items (a list
@@ -179,6 +210,8 @@ def units_of(chunk: Chunk, rank: int,
             items += [p for p in leading if not items or p.depth <= items[0].depth]
         if not items and piece.text.endswith(":"):
             items = series_after(index, pieces) or run_on_after(index, pieces)
+        if not items and names_a_set_of_points(piece):
+            items = section_points(index, pieces)
         if not items and piece.kind != "heading" and NAMES_A_SET.search(piece.text):
             if TABLE_INTRO.search(piece.text):  # a table's rows run on over more chunks
                 later = _following(chunk, rank, next_chunk, piece.text, TABLE_CHUNKS)

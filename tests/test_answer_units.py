@@ -530,3 +530,29 @@ def test_the_unit_about_what_the_question_sets_aside_does_not_answer_it():
     assert best.unit.lead.text.startswith("Partners also weigh up")
     plain = score_units(question.replace(", apart from", ", and"), units_of(chunk(text), 0))[0]
     assert plain.unit.lead.text.startswith("Council areas")  # with those words asked for
+
+
+def _sectioned(headings_and_lines: list[tuple[str, list[str]]]) -> Chunk:
+    text, marks = "", []
+    for heading, lines in headings_and_lines:
+        marks.append((len(text), f"Paper > {heading}"))
+        text += "\n".join([heading, *lines]) + "\n"
+    return chunk(text.rstrip("\n"), section="Paper", section_map=tuple(marks))
+
+
+def test_a_heading_naming_a_set_lists_the_points_printed_under_it():
+    points = ["The partnership should be underpinned by a shared vision.",
+              "The partnership should make it clear how decisions are made.",
+              "The partnership should help streamline ways of working."]
+    paper = _sectioned([("GOVERNANCE PRINCIPLES", points), ("RISKS", ["Risks are low here."])])
+    [listed] = [u for u in units_of(paper, 0) if u.items]
+    assert listed.lead.text == "GOVERNANCE PRINCIPLES"
+    assert [i.text for i in listed.items] == points  # and nothing from the next section
+    best = score_units("what governance principles does the paper set", units_of(paper, 0))[0]
+    assert best.unit == listed
+
+
+def test_a_heading_about_a_set_is_a_topic_not_a_list_of_points():
+    topic = _sectioned([("Agreeing the functions of the partnership",
+                         ["Leaders should agree responsibilities.", "Functions will vary."])])
+    assert not [u for u in units_of(topic, 0) if u.items]
