@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from assistant.retrieve import query_terms
+from assistant.retrieve import keyword_query, query_terms
 
 PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
 
@@ -97,8 +97,11 @@ NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key
 
 
 def asks_for_money(question: str) -> bool:
-    """Whether the question asks for a sum: "how much" about money, or a what-question whose
-    subject is a budget, allocation, fee or cost ("what's the 2021/22 budget for ...")."""
+    """Whether the question asks for a sum: "how much" about money, a what-question whose
+    subject is a budget, allocation, fee or cost ("what's the 2021/22 budget for ..."), or one
+    that asks for pounds ("... in £?")."""
+    if re.search(r"£|\bin pounds\b", question):
+        return True
     if QUANTITY_QUESTION.match(question) and question.lower().split()[1] == "much":
         return bool(MONEY_ASKED.search(question))
     return bool(MONEY_ASKED.search(" ".join(question_subject(question))))
@@ -126,7 +129,10 @@ FREQUENCY = re.compile(r"\b(daily|weekly|fortnightly|monthly|bi-?monthly|quarter
                        r"every|(once|twice|\w+ times) (a|an|per|each)\b|per (week|month|quarter|"
                        r"year|annum))\b", re.I)
 DATE_ASKED = re.compile(r"\b(closing|start|end|go-live|launch|deadline)\s+dates?\b|\bdeadline\b|"
-                        r"\b(what|which) (date|day|month|year)\b|\bby when\b", re.I)
+                        r"\b(what|which) (date|day|month|year)\b|\bby when\b|"
+                        r"^\s*when (does|do|did|will|is|are|was|were)\b", re.I)
+DATE_WORDS = re.compile(r"\b(closing|start|end|go-live|launch|deadline|dates?|day|month|year|"
+                        r"when|first|next|last)\b", re.I)
 DATE = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
                   r"Sep|Oct|Nov|Dec)|\b(January|February|March|April|May|June|July|August|"
                   r"September|October|November|December|spring|summer|autumn|winter)\b|"
@@ -139,14 +145,16 @@ def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
     over passages with neither hospitals nor beds near a number), or a question asking for a
     sum of money ("budget", "how much ... allocate") over passages that state none."""
     sentences = list(sentences)
-    if asks_for_money(question):
-        return not any(MONEY.search(text) for text in sentences)
+    if asks_for_money(question):  # a sum beside what it is for (not any £ in the passages)
+        purpose = query_terms(keyword_query(MONEY_ASKED.sub(" ", question.replace("£", " "))))
+        return not any(MONEY.search(text) and query_terms(text) & purpose for text in sentences)
     if DURATION_ASKED.search(question):  # "how long is the lead appointed for": a duration
         return not any(DURATION.search(text) for text in sentences)
     if FREQUENCY_ASKED.search(question):  # "how often does the board meet": a frequency
         return not any(FREQUENCY.search(text) for text in sentences)
-    if DATE_ASKED.search(question):  # "closing date for applications": a date
-        return not any(DATE.search(text) for text in sentences)
+    if DATE_ASKED.search(question):  # "closing date for applications": a date beside the event
+        event = query_terms(keyword_query(DATE_WORDS.sub(" ", question)))
+        return not any(DATE.search(text) and query_terms(text) & event for text in sentences)
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)

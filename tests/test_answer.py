@@ -296,6 +296,14 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      ["The place serves a diverse population."], True),
     ("what's the population covered by the sandwell place",
      ["The place covers a population of 580,000."], False),
+    ("what's the national minimum nhs contribution to the better care fund in £?",
+     ["Southwark's public health grant is £29m.", "The better care fund pools budgets."], True),
+    ("what's the minimum nhs contribution to the better care fund in £?",
+     ["The NHS contribution to the better care fund is £4.3bn."], False),
+    ("when does the place committee hold its first meeting",
+     ["Nominations are due by 24 June.", "The place committee will oversee delivery."], True),
+    ("When will the partnerships be formally established?",
+     ["They will be formally established as we go into the 2023 calendar year."], False),
 ])
 def test_a_question_asking_for_a_sum_a_count_or_a_measure_needs_one_in_the_passages(
         question, passages, unstated):
