@@ -43,7 +43,8 @@ SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|typ
              r"arrangements|sub-committees|committees|recommendations|requirements|issues|"
              r"barriers|lessons|actions|groups|organisations|partners|documents|features")
 LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+){{0,2}}"
-                  rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b",
+                  rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b|"
+                  r"\bwhat (are|were) (they|these|those)\b|\b(list|name) (them|these|those)\b",
                   re.I)
 DEFINE = re.compile(r"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+(?:an?\s+|the\s+)?"
                     r"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})\s*\??\s*$", re.I)

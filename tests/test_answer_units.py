@@ -37,6 +37,8 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("What are the three categories of leadership role?", "list"),
     ("Which service areas will partnerships be responsible for?", "list"),
     ("What does a Place Partnership Lead do?", "list"),
+    ("the sandwell paper's principles - what are they", "list"),
+    ("the key lines of enquiry in the guide - can you list them?", "list"),
     ("What should ICS leaders confirm about their arrangements for 2022/23?", "fact"),
     ("How is place defined?", "fact"),
 ])
