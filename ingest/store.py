@@ -504,7 +504,10 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "exec": "executive", "execs": "executives", "info": "information",
              "comms": "communications", "reqs": "requirements", "cttee": "committee",
              "approx": "approximately", "yr": "year", "yrs": "years", "mtg": "meeting",
-             "mtgs": "meetings", "reps": "representatives"}
+             "mtgs": "meetings", "reps": "representatives",
+             # a word whose family the stemmer splits ("appended" / "appendix")
+             "appended": "appendix", "appendices": "appendix", "annexes": "annex",
+             "annexed": "annex"}
 SHORTHAND_WORD = re.compile(r"\b(" + "|".join(SHORTHAND) + r")\b", re.I)
 
 

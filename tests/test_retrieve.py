@@ -157,6 +157,8 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("medicines mgmt") == query_terms("medicines management")
     assert query_terms("information") == query_terms("info")
     assert query_terms("organic") != query_terms("organisations")  # whole words only
+    assert query_terms("what's appended") == query_terms("what's in the Appendix")
+    assert query_terms("annexes") == query_terms("Annex")
 
 
 def test_filler_words_name_nothing_a_question_asks_about():
