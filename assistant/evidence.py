@@ -65,6 +65,10 @@ def without_exclusions(question: str) -> str:
     return EXCLUSION.sub(" ", question)
 
 
+# a heading that carries a note in brackets ("Place Delivery Role (JD currently being drafted)")
+# states a fact: it is quoted like a line
+STATUS_NOTE = re.compile(r"\(\s*\w+(\s+\w+){2,}\s*\)")
+
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
 MAX_LEAD_WORDS = 70  # longer "sentences" are unpunctuated runs of PDF lines
 # feature weights, tuned on the dev set only (see README "Answering")
@@ -250,7 +254,8 @@ def score_units(question: str, units: Sequence[Unit],
     for unit, own, heading_own, items, sim, label, opening in zip(
             units, lead_terms, heading_terms, item_terms, meaning, labels, openings):
         lead = unit.lead
-        if (lead.kind == "heading" or is_label(lead.text) and lead.kind == "line"
+        if (lead.kind == "heading" and not STATUS_NOTE.search(lead.text)
+                or is_label(lead.text) and lead.kind == "line"
                 or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
             continue  # a heading, a table's caption, or a label the layout did not mark as one
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:

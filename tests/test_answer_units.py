@@ -558,3 +558,13 @@ def test_a_heading_about_a_set_is_a_topic_not_a_list_of_points():
     topic = _sectioned([("Agreeing the functions of the partnership",
                          ["Leaders should agree responsibilities.", "Functions will vary."])])
     assert not [u for u in units_of(topic, 0) if u.items]
+
+
+def test_a_heading_with_a_note_in_brackets_is_quoted_as_a_fact():
+    paper = _sectioned([("2.2 Place Delivery Role (JD currently being drafted)",
+                         ["A full-time dedicated and senior delivery role."]),
+                        ("2.3 Clinical Model", ["Each place already has clinical leaders."])])
+    leads = [s.unit.lead.text for s in score_units("is the jd for the place delivery role out",
+                                                   units_of(paper, 0))]
+    assert leads[0] == "2.2 Place Delivery Role (JD currently being drafted)"
+    assert "2.3 Clinical Model" not in leads  # a bare heading is never quoted as content
