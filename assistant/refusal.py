@@ -133,7 +133,9 @@ DATE_ASKED = re.compile(r"\b(closing|start|end|go-live|launch|deadline)\s+dates?
                         r"^\s*when (does|do|did|will|is|are|was|were)\b", re.I)
 DATE_WORDS = re.compile(r"\b(closing|start|end|go-live|launch|deadline|dates?|day|month|year|"
                         r"when|first|next|last)\b", re.I)
-DATE = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+# looser than evidence.DATE (the shape of a dated answer): any mention of a time at all, a
+# bare month or season included, so that only passages silent on time count as lacking one
+TIME_MENTION = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
                   r"Sep|Oct|Nov|Dec)|\b(January|February|March|April|May|June|July|August|"
                   r"September|October|November|December|spring|summer|autumn|winter)\b|"
                   r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bQ[1-4]\b", re.I)
@@ -154,7 +156,8 @@ def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
         return not any(FREQUENCY.search(text) for text in sentences)
     if DATE_ASKED.search(question):  # "closing date for applications": a date beside the event
         event = query_terms(keyword_query(DATE_WORDS.sub(" ", question)))
-        return not any(DATE.search(text) and query_terms(text) & event for text in sentences)
+        return not any(TIME_MENTION.search(text) and query_terms(text) & event
+                       for text in sentences)
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)
