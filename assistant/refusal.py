@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from assistant.places import places_named
 from assistant.retrieve import keyword_query, query_terms
 
 PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
@@ -29,11 +30,15 @@ def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
     question about somewhere, someone or a year the documents never name ("the 2023/24
     allocation" over papers that give 2022/23's) is not answered by them."""
     names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
+    places = places_named(question)
     years = {m.group(0): _year_spellings(m) for m in YEAR.finditer(question)}
-    if not names and not years:
+    if not names and not places and not years:
         return []
     evidence = " ".join(passages).lower()
+    spaced = re.sub(r"[\s-]+", " ", evidence.replace("&", " and "))
     missing = [n for n in names if n.lower() not in evidence]
+    missing += [p for p in places - {n.lower() for n in names}
+                if not re.search(rf"\b{re.escape(p)}\b", spaced)]
     missing += [y for y, spellings in years.items()
                 if not any(re.search(rf"\b{re.escape(s)}\b", evidence) for s in spellings)]
     return sorted(missing)

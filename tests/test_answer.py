@@ -335,6 +335,45 @@ def test_a_year_the_question_names_must_be_in_the_passages(question, passages, m
     assert unsupported_names(question, passages) == missing
 
 
+@pytest.mark.parametrize("question,places", [
+    ("who chairs partnership southwark", {"southwark"}),
+    ("bexley's place exec director - what council post does he hold", {"bexley"}),
+    ("in greater manchester which councils' chief execs are place leads", {"greater manchester"}),
+    ("stoke-on-trent and North East London plans", {"stoke on trent", "north east london"}),
+    ("reading the bob paper, what does bury mean for staff?", set()),  # everyday words
+    ("what does the place partnership lead do", set()),
+])
+def test_places_are_found_however_they_are_typed(question, places):
+    from assistant.places import places_named
+
+    assert places_named(question) == places
+
+
+@pytest.mark.parametrize("question,passages,missing", [
+    ("who chairs partnership southwark", ["Partnership Southwark is chaired by ..."], []),
+    ("who chairs partnership southwark", ["Barking and Dagenham, North East London"],
+     ["southwark"]),
+    ("what does barking and dagenham's lead do", ["the Barking & Dagenham Place Lead"], []),
+    ("stoke-on-trent's plan", ["the Stoke on Trent plan"], []),
+])
+def test_a_place_typed_in_lower_case_must_be_in_the_passages(question, passages, missing):
+    from assistant.refusal import unsupported_names
+
+    assert unsupported_names(question, passages) == missing
+
+
+def test_a_place_only_a_confidential_paper_names_is_refused_to_a_public_caller(assistant):
+    """Southwark is named only in the confidential paper: typed in lower case, the public
+    caller is told the guidance does not cover it; a cleared caller gets the paper."""
+    question = "is southwark's place footprint the same as the council boundary"
+    public = assistant.ask(question, "public")
+    assert public.refused and not public.citations
+    assert "southwark" not in public.answer.lower()
+    cleared = assistant.ask(question, "confidential")
+    assert not cleared.refused
+    assert any("southwark" in c.doc_id for c in cleared.citations)
+
+
 def test_a_question_about_a_year_no_paper_gives_is_refused(assistant):
     """The Southwark paper gives the 2022/23 allocation; 2023/24's is not in it."""
     answer = assistant.ask("what was partnership southwark's allocation for 2023/24", "confidential")
