@@ -254,13 +254,18 @@ def piece_after(unit: Unit) -> Sentence | None:
 
 def _following(chunk: Chunk, rank: int, next_chunk: Callable[[Chunk], Chunk | None],
                skip: str, chunks: int = 2) -> list[Sentence]:
-    """The pieces of the next chunks (a table or list cut by chunk boundaries)."""
+    """The pieces of the next chunks (a table or list cut by chunk boundaries). A chunk opens
+    with the last lines of the one before it (ingest's overlap): those are read once."""
     pieces: list[Sentence] = []
+    before = {p.text for p in sentences_of(chunk, rank)}
     for _ in range(chunks):
         following = next_chunk(chunk)
         if following is None:
             break
-        pieces += [p for p in sentences_of(following, rank) if p.text != skip]
+        fresh = sentences_of(following, rank)
+        repeated = next((i for i, p in enumerate(fresh) if p.text not in before), len(fresh))
+        pieces += [p for p in fresh[repeated:] if p.text != skip]
+        before = {p.text for p in fresh}
         chunk = following
     return pieces
 

@@ -380,3 +380,17 @@ def test_a_question_about_a_year_no_paper_gives_is_refused(assistant):
     assert answer.refused
     assert not assistant.ask("what was partnership southwark's allocation for 2022/23",
                              "confidential").refused
+
+
+@pytest.mark.parametrize("question", [
+    "What should the 2022/23 place arrangements set out?",
+    "What are the four aims of integrated care systems?",
+    "Who should be members of a place-based partnership?",
+])
+def test_no_answer_quotes_the_same_line_twice(assistant, question):
+    """Lists that run across a chunk boundary meet ingest's overlap there: each item once."""
+    answer = assistant.ask(question, "public")
+    lines = [re.sub(r"\[\d+\]|^\s*-\s*", "", line).strip().lower()
+             for line in answer.answer.splitlines()]
+    lines = [line for line in lines if line]
+    assert not answer.refused and len(lines) == len(set(lines))

@@ -76,6 +76,18 @@ def test_a_list_cut_by_the_chunk_end_continues_in_the_next_chunk():
                                               "HOPE eating disorders"]
 
 
+def test_a_list_item_the_next_chunk_repeats_as_its_overlap_is_listed_once():
+    """Ingest opens a chunk with the last short block of the one before: an item cut there
+    would otherwise be quoted twice ("the planned governance model ..." in Thriving Places)."""
+    first = chunk("They should set out:\n- the configuration of places\n- the governance model")
+    second = chunk("- the governance model\n- the reporting relationships\n"
+                   "A long paragraph that is not part of the list follows on here.", ordinal=1)
+    [listed] = [u for u in units_of(first, 0, lambda c: second) if u.items]
+    assert [i.text for i in listed.items] == ["the configuration of places",
+                                              "the governance model",
+                                              "the reporting relationships"]
+
+
 def test_numbered_lines_after_an_intro_are_its_items():
     text = ("Sussex used three design principles:\n1. Do we need a critical mass?\n"
             "2. Will working together achieve more?\n3. Does the plan align?\nAfterwards.")
