@@ -219,6 +219,8 @@ def units_of(chunk: Chunk, rank: int,
                 later = _following(chunk, rank, next_chunk, piece.text)
             items = heading_items(piece, pieces[index + 1:] + later)
         if items:
+            if piece.text.endswith(":"):
+                units.pop()  # "...include the following:" says nothing without its items
             units.append(Unit(piece, tuple(items)))
     return units
 

@@ -66,6 +66,14 @@ def test_a_list_unit_keeps_whole_items_and_leaves_sub_items_under_their_parent()
         "Healthwatch representative"]
 
 
+def test_an_intro_ending_in_a_colon_is_quoted_only_with_its_items():
+    """"...core membership which includes:" alone answers nothing; its list does."""
+    intros = [u for u in units_of(MEMBERSHIP, 0) if u.lead.text.endswith("which includes:")]
+    assert [len(u.items) for u in intros] == [3]
+    closed = chunk("Three tests apply to each function. Each is set out below.\n- first\n- second")
+    assert any(not u.items and u.lead.text.startswith("Three tests") for u in units_of(closed, 0))
+
+
 def test_a_list_cut_by_the_chunk_end_continues_in_the_next_chunk():
     first = chunk("The three collaboratives are:\n- Thames Valley adult secure services")
     second = chunk("- Tier 4 child and adolescent mental health\n- HOPE eating disorders\n"
