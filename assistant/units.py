@@ -140,6 +140,15 @@ MAX_HEADING_ITEMS = 8
 TABLE_CHUNKS = 3  # chunks read ahead for the rows a table's intro announces
 
 
+NUMBERED_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+[A-Z]")
+
+
+def _numbered_depth(heading: str) -> int:
+    """How deep a numbered heading sits ("2." -> 1, "2.1" -> 2); 0 if it is not numbered."""
+    found = NUMBERED_HEADING.match(heading.strip())
+    return found.group(1).count(".") + 1 if found else 0
+
+
 def heading_items(lead: Sentence, following: Sequence[Sentence]) -> list[Sentence]:
     """Sub-headings that follow an intro naming a set ("...three broad categories described
     in Table 3."): a table whose options are each set out under its own heading. As many as
@@ -147,9 +156,12 @@ def heading_items(lead: Sentence, following: Sequence[Sentence]) -> list[Sentenc
     words = re.findall(r"[a-z]+", lead.text.lower())
     wanted = next((COUNT[w] for w in words if w in COUNT), MAX_HEADING_ITEMS)
     items: list[Sentence] = []
+    depth = _numbered_depth(lead.chunk.section_of(lead.offset).split(" > ")[-1])
     for piece in following:
         if piece.kind != "heading" or CAPTION.match(piece.text):
             continue
+        if depth and 0 < _numbered_depth(piece.text) <= depth:
+            break  # "2. Proposal and Issues" after an intro in "1. Introduction": the set ended
         depth = piece.chunk.section_of(piece.offset).count(" > ")
         if items and depth < items[0].chunk.section_of(items[0].offset).count(" > ") \
                 and wanted == MAX_HEADING_ITEMS:

@@ -96,6 +96,19 @@ def test_a_list_item_the_next_chunk_repeats_as_its_overlap_is_listed_once():
                                               "the reporting relationships"]
 
 
+def test_a_set_does_not_take_the_headings_of_the_next_numbered_section():
+    """"Two recently published documents ..." in "1. Introduction" is not answered by the
+    headings "2. Proposal and Issues" and "2.1 Place Partnership Lead" printed after it."""
+    text = ("Two recently published documents describe approaches to place leadership.\n"
+            "The first was published in July 2021 by NHS England.\n"
+            "2. Proposal and Issues\n2.1 Place Partnership Lead\nThe role convenes partners.")
+    starts = [0, text.index("2. Proposal"), text.index("2.1 Place")]
+    sections = ["1. Introduction", "2. Proposal and Issues",
+                "2. Proposal and Issues > 2.1 Place Partnership Lead"]
+    paper = chunk(text, section="1. Introduction", section_map=tuple(zip(starts, sections)))
+    assert not [u for u in units_of(paper, 0) if u.items and u.lead.text.startswith("Two")]
+
+
 def test_numbered_lines_after_an_intro_are_its_items():
     text = ("Sussex used three design principles:\n1. Do we need a critical mass?\n"
             "2. Will working together achieve more?\n3. Does the plan align?\nAfterwards.")
