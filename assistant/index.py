@@ -41,7 +41,8 @@ class KeywordIndex:
         self.bm25: bm25s.BM25 | None = None
         if self.chunks:
             self.bm25 = bm25s.BM25()
-            self.bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in self.chunks]),
+            self.bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in self.chunks],
+                                     acronyms=True),
                             show_progress=False)
 
     def mask(self, stale: frozenset[str]) -> np.ndarray:
@@ -53,7 +54,7 @@ class KeywordIndex:
     def search(self, query: str, n: int, mask: np.ndarray) -> list[tuple[Chunk, float]]:
         if self.bm25 is None:
             return []
-        tokens = tokenize([query])
+        tokens = tokenize([query], acronyms=True)
         if not tokens[0]:
             return []
         ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), weight_mask=mask,
@@ -79,7 +80,7 @@ class KeywordIndex:
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         """Share of the query's index terms each chunk's title, section and text contain,
         read from the postings; a chunk this index does not hold is tokenized instead."""
-        terms = set(tokenize([query])[0])
+        terms = set(tokenize([query], acronyms=True)[0])
         if not terms:
             return [0.0] * len(chunks)
         counts = np.zeros(len(self.chunks) + 1, dtype=np.int32)  # the last cell stays 0
@@ -87,7 +88,8 @@ class KeywordIndex:
             counts[self.postings(term)] += 1
         missing = [c for c in chunks if c.id not in self.position]
         found = dict(zip((c.id for c in missing),
-                         tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in missing])))
+                         tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in missing],
+                                  acronyms=True)))
         return [len(terms & set(found[c.id])) / len(terms) if c.id in found
                 else float(counts[self.position[c.id]]) / len(terms) for c in chunks]
 

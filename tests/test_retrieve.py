@@ -1,4 +1,5 @@
 """Post-retrieval steps are pure list -> list functions with exact, tested orders."""
+import numpy as np
 from core.models import Chunk, Hit, Turn
 from assistant.retrieve import (boost_named, dedupe_overlaps, document_names, fuse_rrf,
                                 interleave_named,
@@ -167,3 +168,26 @@ def test_filler_words_name_nothing_a_question_asks_about():
     assert query_terms("what is an ics exactly") == query_terms("what is an ICS")
     assert query_terms("the nhs budget timing stuff") == query_terms("the NHS budget timing")
     assert "exactli" not in query_terms("exactly") and query_terms("budget")
+
+
+def test_a_name_spelled_out_is_found_by_its_acronym_and_the_other_way_round():
+    """The keyword index puts the acronym beside a name it spells out: "that lga report"
+    finds "Local Government Association (July 2019) ...", and "health and wellbeing board"
+    finds a passage that only says "HWB"."""
+    index = KeywordIndex([chunk("a", "Local Government Association (July 2019) What a difference "
+                                     "a place makes"),
+                          chunk("b", "The HWB has provided a forum to align decisions"),
+                          chunk("c", "general words about partnerships and places")])
+    everything = np.ones(3, dtype=np.float32)
+    assert [c.id for c, _ in index.search("that lga report", 3, everything)] == ["a"]
+    assert [c.id for c, _ in index.search("health and wellbeing board forum", 3,
+                                          everything)][0] == "b"
+    assert [c.id for c, _ in index.search("sendai", 3, everything)] == []
+
+
+def test_acronyms_stay_out_of_the_answerers_terms():
+    """Only retrieval reads names as acronyms: what the answerer counts as a question's words
+    (and so what it refuses) is as the caller typed it."""
+    from assistant.retrieve import query_terms
+
+    assert "lga" not in query_terms("Local Government Association")
