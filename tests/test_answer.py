@@ -151,7 +151,11 @@ def test_llm_answer_keeps_valid_citations_and_drops_invented_ones(indexed_settin
         answer = _llm_assistant(indexed_settings, stub.url).ask(KNOWN[0][0], "public")
     assert answer.mode == "llm" and not answer.refused
     assert "[9]" not in answer.answer
-    assert [c.n for c in answer.citations] == [1, 2]
+    # each supported claim keeps its markers, renumbered in order; a source cited for two
+    # claims backed by different sentences is two citations, so the count is not fixed
+    markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)})
+    assert [c.n for c in answer.citations] == markers == list(range(1, len(markers) + 1))
+    assert len(markers) >= 2
     assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
     prompt = stub.requests[0]["messages"][-1]["content"]
     assert '<source id="1"' in prompt and "Question: " in prompt
