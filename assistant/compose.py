@@ -36,7 +36,12 @@ COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|ve
 
 
 
-FRONT_MATTER_TYPES = ("author", "when")
+FRONT_MATTER_TYPES = ("author", "when", "contact")
+# a question that points at a part of the document by where it is printed
+FIRST_PAGES = re.compile(r"\b(cover(ing)? (sheet|page|note|report)|front (page|cover|sheet)|"
+                         r"title page|first page)\b", re.I)
+LAST_PAGES = re.compile(r"\b(back (page|cover)|on the back|last page|(at|on) the (very )?end|"
+                        r"end of the (document|guidance|paper|report|publication))\b", re.I)
 
 
 def candidate_units(hits: Sequence[Hit], next_chunk: Callable[[Chunk], Chunk | None],
@@ -56,15 +61,21 @@ def candidate_units(hits: Sequence[Hit], next_chunk: Callable[[Chunk], Chunk | N
 
 
 def covers_for(question: str, hits: Sequence[Hit],
-               first_chunk: Callable[[Chunk], Chunk | None]) -> list[Chunk]:
-    """The first chunks of the top passages' documents, for who-wrote-it and when questions."""
-    if answer_type(question) not in FRONT_MATTER_TYPES:
-        return []
+               first_chunk: Callable[[Chunk], Chunk | None],
+               last_chunk: Callable[[Chunk], Chunk | None] = lambda chunk: None) -> list[Chunk]:
+    """The first chunks of the top passages' documents, for who-wrote-it and when questions
+    and questions about a cover sheet; their last chunks for questions about the back page."""
+    ends: list[Callable[[Chunk], Chunk | None]] = []
+    if answer_type(question) in FRONT_MATTER_TYPES or FIRST_PAGES.search(question):
+        ends.append(first_chunk)
+    if LAST_PAGES.search(question) or answer_type(question) == "contact":
+        ends.append(last_chunk)
     covers: list[Chunk] = []
-    for hit in hits[:CHUNKS_CONSIDERED]:
-        cover = first_chunk(hit.chunk)
-        if cover is not None and all(c.id != cover.id for c in covers):
-            covers.append(cover)
+    for end in ends:
+        for hit in hits[:CHUNKS_CONSIDERED]:
+            cover = end(hit.chunk)
+            if cover is not None and all(c.id != cover.id for c in covers):
+                covers.append(cover)
     return covers
 
 
@@ -237,6 +248,7 @@ class UnitAnswerer:
                  known_terms: Callable[[set[str], Sequence[str]], set[str]] | None = None,
                  model: Model | None = None,
                  first_chunk: Callable[[Chunk], Chunk | None] | None = None,
+                 last_chunk: Callable[[Chunk], Chunk | None] | None = None,
                  piece_vectors: Callable[[Sequence[Chunk]], dict[str, dict[int, np.ndarray]]]
                  | None = None,
                  embed_query: Callable[[str], np.ndarray] | None = None) -> None:
@@ -245,6 +257,7 @@ class UnitAnswerer:
         self.embed_query = embed_query
         self.next_chunk = next_chunk or (lambda chunk: None)
         self.first_chunk = first_chunk or (lambda chunk: None)
+        self.last_chunk = last_chunk or (lambda chunk: None)
         self.known_terms = known_terms
         self.model = model or load_model()
 
@@ -290,7 +303,7 @@ class UnitAnswerer:
                      history: Sequence[Turn] = ()) -> list[Scored]:
         """The candidate units of the passages, best first; a question that names documents
         ("the Sandwell paper") is answered from those."""
-        covers = covers_for(question, hits, self.first_chunk)
+        covers = covers_for(question, hits, self.first_chunk, self.last_chunk)
         units = candidate_units(hits, self.next_chunk, covers)
         scored = score_units(question, units,
                              self.similarities(retrieval_query(question, history), units))

@@ -33,6 +33,13 @@ DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end o
                       r"(\d{1,2}(st|nd|rd|th)?\s|January|February|March|April|May|June|July|"
                       r"August|September|October|November|December|Spring|Summer|Autumn|Winter|"
                       r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|(19|20)\d{2})", re.I)
+# contact details: a postal address, an email, a web address or a telephone number
+CONTACT_ASKED = re.compile(r"\b((postal|email|e-mail|web|office|contact|the|its|their|an?)\s+"
+                           r"address(es)?|addresses|postcode|e-?mail|phone|telephone|contact "
+                           r"details|contact for|websites?|web ?page|url|link to|sign(ing)? up|"
+                           r"subscribe)\b", re.I)
+CONTACT = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b|[\w.+-]+@[\w-]+\.[\w.]+|"
+                     r"\bwww\.|https?://|\b0\d{2,4} ?\d{3,4} ?\d{3,4}\b")
 HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
                  r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
@@ -81,13 +88,16 @@ W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 
 
 
 def answer_type(question: str) -> str:
-    """"when", "how many", "who", "list" or "fact": what shape the answer should have."""
+    """"when", "how many", "author", "contact", "who", "define", "list" or "fact": what
+    shape the answer should have."""
     if HOW_MANY.search(question):
         return "how many"
     if WHEN.search(question):
         return "when"
     if re.search(r"\b(wrote|written|author|authored|prepared|sponsor)", question, re.I):
         return "author"
+    if CONTACT_ASKED.search(question):
+        return "contact"
     if WHO.search(question):
         return "who"
     if defined_term(question):
@@ -162,6 +172,8 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         return float(bool(NUMBER.search(text)))
     if kind == "author":
         return float(bool(AUTHOR.search(text)))
+    if kind == "contact":
+        return float(bool(CONTACT.search(text)))
     if kind == "who":  # a person or body, or a list of them ("who should be members")
         return float(bool(PERSON.search(text)) or unit.is_list)
     if kind == "list":
@@ -278,7 +290,7 @@ def score_units(question: str, units: Sequence[Unit],
         typed = type_match(kind, unit, term, deadline)
         if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
-        gate = 1.0 if kind == "author" else float(coverage > 0)
+        gate = 1.0 if kind in ("author", "contact") else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:
             value += W_LIST * coverage

@@ -285,6 +285,16 @@ class LiveIndex:
             at -= 1
         return index.chunks[at]
 
+    def last_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The last chunk of `chunk`'s document: its back page (contacts, formats, addresses)."""
+        index, _ = self._index(EVERY)
+        at = index.position.get(chunk.id)
+        if at is None or chunk.doc_id in self.stale:
+            return None
+        while at + 1 < len(index.chunks) and index.chunks[at + 1].doc_id == chunk.doc_id:
+            at += 1
+        return index.chunks[at]
+
     def documents(self) -> list[Document]:
         """Documents the current records serve (an interrupted publish's included, under the
         visibility it is moving to)."""

@@ -187,6 +187,7 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None,
             answerer = UnitAnswerer(settings, next_chunk=keyword.next_chunk,
                                     known_terms=keyword.known_terms,
                                     first_chunk=keyword.first_chunk,
+                                    last_chunk=keyword.last_chunk,
                                     piece_vectors=store.piece_vectors,
                                     embed_query=retriever.query_vector,
                                     model=answer_model)

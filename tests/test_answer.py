@@ -398,3 +398,10 @@ def test_no_answer_quotes_the_same_line_twice(assistant, question):
              for line in answer.answer.splitlines()]
     lines = [line for line in lines if line]
     assert not answer.refused and len(lines) == len(set(lines))
+
+
+def test_a_postal_address_is_answered_from_the_back_page(assistant):
+    """Contact details sit on a document's last page, which a search for the topic misses."""
+    answer = assistant.ask("What is the Local Government Association's postal address?", "public")
+    assert not answer.refused and "SW1P 3HZ" in answer.answer
+    assert any(c.page == 21 and "SW1P 3HZ" in c.quote for c in answer.citations)

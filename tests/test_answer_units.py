@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.answerability import FEATURES, Features, Model, load_model
-from assistant.compose import compose, named_documents, select_units
+from assistant.compose import compose, covers_for, named_documents, select_units
 from assistant.evidence import answer_type, score_units, without_exclusions
 from assistant.retrieve import document_names
 from assistant.units import units_of
@@ -41,6 +41,9 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("the key lines of enquiry in the guide - can you list them?", "list"),
     ("What should ICS leaders confirm about their arrangements for 2022/23?", "fact"),
     ("How is place defined?", "fact"),
+    ("lga postal address on the back of the guidance?", "contact"),
+    ("how do i sign up for the integrated care bulletin", "contact"),
+    ("which areas will the partnerships address?", "list"),  # a verb, not a postal address
 ])
 def test_answer_type_is_read_from_the_question(question, kind):
     assert answer_type(question) == kind
@@ -601,3 +604,20 @@ def test_a_heading_with_a_note_in_brackets_is_quoted_as_a_fact():
                                                    units_of(paper, 0))]
     assert leads[0] == "2.2 Place Delivery Role (JD currently being drafted)"
     assert "2.3 Clinical Model" not in leads  # a bare heading is never quoted as content
+
+
+def test_back_page_and_contact_questions_read_the_documents_ends():
+    """A cover sheet is read for who and when; the back page for a question about it or about
+    contact details (addresses, sign-up links, formats on request are printed there)."""
+    first, middle, last = (chunk(t, ordinal=i) for i, t in enumerate(
+        ["Report Author: Jane Smith", "Place-based partnerships agree their footprint.",
+         "Local Government Association 18 Smith Square London SW1P 3HZ"]))
+    hits = [Hit(middle, 1.0)]
+
+    def ends(question: str) -> list[str]:
+        return [c.text for c in covers_for(question, hits, lambda c: first, lambda c: last)]
+
+    assert ends("what does the lga say about footprints") == []
+    assert ends("who wrote it") == [first.text]
+    assert ends("what is on the back page") == [last.text]
+    assert ends("lga postal address?") == [first.text, last.text]
