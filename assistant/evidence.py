@@ -225,6 +225,15 @@ def idf_weights(terms: set[str], texts: Sequence[set[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / (1 + sum(t in st for st in texts))) for t in terms}
 
 
+TABLE_REFERENCE = re.compile(r"\btables?\s+(\d{1,2})\b", re.I)
+
+
+def in_table(piece: Sentence, numbers: Sequence[str]) -> bool:
+    """Whether a piece is printed under the caption of one of these tables ("Table 1: ...")."""
+    section = piece.chunk.section_of(piece.offset)
+    return any(re.search(rf"\bTable {n}\b", section, re.I) for n in numbers)
+
+
 def in_contents(piece: Sentence) -> bool:
     """Whether a piece is printed under a contents page's heading."""
     return bool(CONTENTS.match(piece.chunk.section_of(piece.offset).split(" > ")[-1]))
@@ -250,14 +259,21 @@ def score_units(question: str, units: Sequence[Unit],
     idf = idf_weights(terms, lead_terms)
     names: dict[str, set[str]] = {}  # per document: the question's words naming it
 
+    tables = TABLE_REFERENCE.findall(question)
+    table_terms = terms & query_terms("table")
+
     def asked_of(unit: Unit) -> set[str]:
         """The question's terms a unit must cover: distinctive words that name its own document
-        ("Sandwell", "Thriving Places", "b&d") are answered by the document being that one;
-        common words of a title ("Place Partnership Lead") stay: they may be the topic."""
+        ("Sandwell", "Thriving Places", "b&d") are answered by the document being that one, and
+        "table 1" by the unit being printed in Table 1; common words of a title ("Place
+        Partnership Lead") stay: they may be the topic."""
         chunk = unit.lead.chunk
         if chunk.doc_id not in names:
             names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
-        return (terms - names[chunk.doc_id]) or terms
+        wanted = terms - names[chunk.doc_id]
+        if tables and in_table(unit.lead, tables):
+            wanted -= table_terms
+        return wanted or terms
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
@@ -287,6 +303,8 @@ def score_units(question: str, units: Sequence[Unit],
         else:
             coverage = cover(own)
         heading = cover(heading_own)
+        if tables and in_table(lead, tables):
+            heading = 1.0  # printed in the table the question points at
         typed = type_match(kind, unit, term, deadline)
         if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type

@@ -575,7 +575,11 @@ def spelled_out(text: str, acronyms: bool = False) -> str:
 # words staff add to a question that name nothing ("what is an ics exactly", "the nhs budget
 # timing stuff"): as stop words, they neither dilute a search nor count as unknown subjects
 FILLER_WORDS = ("exactly", "actually", "basically", "really", "just", "quite", "ok", "okay",
-                "please", "pls", "stuff", "bit", "anyway", "etc", "eg", "ie", "thanks")
+                "please", "pls", "stuff", "bit", "anyway", "etc", "eg", "ie", "thanks",
+                # words about the page, not its subject ("table 1 service delivery row - what
+                # kind of things does it cover"): no document prints them beside what they mean
+                "row", "rows", "column", "columns", "kind", "kinds", "sort", "sorts", "thing",
+                "things")
 STOP_WORDS = [*STOPWORDS_EN, *FILLER_WORDS]
 
 

@@ -621,3 +621,23 @@ def test_back_page_and_contact_questions_read_the_documents_ends():
     assert ends("who wrote it") == [first.text]
     assert ends("what is on the back page") == [last.text]
     assert ends("lga postal address?") == [first.text, last.text]
+
+
+def test_the_table_a_question_points_at_is_where_its_answer_is_printed():
+    """"table 1 service delivery row": a unit printed under "Table 1: ..." is in the place the
+    question names, beside a sentence elsewhere that merely shares its words."""
+    paper = _sectioned([("Operating model", ["Service delivery will cover what the board does."]),
+                        ("Table 1: Potential activities",
+                         ["Service delivery teams integrate care around people."])])
+    best = score_units("table 1 service delivery row - what sort of things does it cover",
+                       units_of(paper, 0))[0]
+    assert best.unit.lead.text == "Service delivery teams integrate care around people."
+    best = score_units("service delivery - what does it cover", units_of(paper, 0))[0]
+    assert best.unit.lead.text == "Service delivery will cover what the board does."
+
+
+def test_words_about_the_page_name_nothing_a_question_asks_about():
+    from assistant.retrieve import query_terms
+
+    assert query_terms("table 1 service delivery row - the kind of things it has") == \
+        query_terms("table 1 service delivery - it has")
