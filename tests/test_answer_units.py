@@ -77,26 +77,24 @@ def test_an_intro_ending_in_a_colon_is_quoted_only_with_its_items():
     assert any(not u.items and u.lead.text.startswith("Three tests") for u in units_of(closed, 0))
 
 
-def test_a_list_cut_by_the_chunk_end_continues_in_the_next_chunk():
-    first = chunk("The three collaboratives are:\n- Thames Valley adult secure services")
-    second = chunk("- Tier 4 child and adolescent mental health\n- HOPE eating disorders\n"
-                   "A long paragraph that is not part of the list follows on here.", ordinal=1)
-    [listed] = [u for u in units_of(first, 0, lambda c: second) if u.items]
-    assert [i.text for i in listed.items] == ["Thames Valley adult secure services",
-                                              "Tier 4 child and adolescent mental health",
-                                              "HOPE eating disorders"]
+CONTINUED = "\nA long paragraph that is not part of the list follows on here."
 
 
-def test_a_list_item_the_next_chunk_repeats_as_its_overlap_is_listed_once():
-    """Ingest opens a chunk with the last short block of the one before: an item cut there
-    would otherwise be quoted twice ("the planned governance model ..." in Thriving Places)."""
-    first = chunk("They should set out:\n- the configuration of places\n- the governance model")
-    second = chunk("- the governance model\n- the reporting relationships\n"
-                   "A long paragraph that is not part of the list follows on here.", ordinal=1)
-    [listed] = [u for u in units_of(first, 0, lambda c: second) if u.items]
-    assert [i.text for i in listed.items] == ["the configuration of places",
-                                              "the governance model",
-                                              "the reporting relationships"]
+@pytest.mark.parametrize("first, second, items", [
+    ("The three collaboratives are:\n- Thames Valley adult secure services",
+     "- Tier 4 child and adolescent mental health\n- HOPE eating disorders",
+     ["Thames Valley adult secure services", "Tier 4 child and adolescent mental health",
+      "HOPE eating disorders"]),
+    # ingest opens a chunk with the last short block of the one before: an item cut there is
+    # listed once ("the planned governance model ..." in Thriving Places had been quoted twice)
+    ("They should set out:\n- the configuration of places\n- the governance model",
+     "- the governance model\n- the reporting relationships",
+     ["the configuration of places", "the governance model", "the reporting relationships"]),
+])
+def test_a_list_cut_by_the_chunk_end_continues_in_the_next_chunk(first, second, items):
+    following = chunk(second + CONTINUED, ordinal=1)
+    [listed] = [u for u in units_of(chunk(first), 0, lambda c: following) if u.items]
+    assert [i.text for i in listed.items] == items
 
 
 def test_a_set_does_not_take_the_headings_of_the_next_numbered_section():
