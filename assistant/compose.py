@@ -199,6 +199,19 @@ def page_groups(unit: Unit) -> list[list[Sentence]]:
     return groups
 
 
+BARE_LABEL = re.compile(r"^\w+(\s+\w+)?:$")  # "What:", "Who:", "Appointment Process:"
+
+
+def with_its_heading(lead: Sentence, text: str) -> str:
+    """A bare label ("What:") says what its list is about only through its section heading:
+    the heading goes before it ("2.2 Place Delivery Role — What:"), so a reader sees whose
+    list it is."""
+    if not BARE_LABEL.match(text):
+        return text
+    heading = lead.chunk.section_of(lead.offset).split(" > ")[-1].strip()
+    return f"{heading} — {text}" if heading and heading.lower() != text.lower() else text
+
+
 def compose(units: Sequence[Unit]) -> Answer:
     """Each unit's lead, then a list's items under it. One citation per quote: a list printed
     on one page is one quote (its intro and items), marked once where it starts. A lone list
@@ -230,6 +243,7 @@ def compose(units: Sequence[Unit]) -> Answer:
                 # prose, or under a list it would read as one of that list's items
                 bullet = piece.is_item and not unit.items and unit is units[0]
                 if piece is unit.lead and not bullet:
+                    text = with_its_heading(piece, text)
                     lines.append(f"{text}{suffix}")
                     parts.append(AnswerPart(text=text, citations=marker))
                     continue

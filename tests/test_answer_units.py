@@ -639,3 +639,15 @@ def test_words_about_the_page_name_nothing_a_question_asks_about():
 
     assert query_terms("table 1 service delivery row - the kind of things it has") == \
         query_terms("table 1 service delivery - it has")
+
+
+def test_a_bare_label_is_shown_under_its_section_heading():
+    """"What:" alone does not say whose duties follow; its section heading does."""
+    paper = _sectioned([("2.2 Place Delivery Role", ["What:", "- Leading integrated teams",
+                                                     "- Holding accountability"])])
+    [listed] = [u for u in units_of(paper, 0) if u.items]
+    answer = compose([listed])
+    assert answer.answer.splitlines()[0] == "2.2 Place Delivery Role — What: [1]"
+    assert answer.citations[0].quote.startswith("What:")  # the quote stays verbatim
+    sentence = _sectioned([("Roles", ["The lead convenes partners."])])
+    assert compose(units_of(sentence, 0)[1:2]).answer == "The lead convenes partners. [1]"
