@@ -18,7 +18,7 @@ from assistant.answerability import Features, Model, load_model
 from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
-from assistant.retrieve import query_terms, retrieval_query, terms_of
+from assistant.retrieve import keyword_query, query_terms, retrieval_query, terms_of
 from assistant.units import (Sentence, Unit, next_in_section, piece_after, sentences_of,
                              units_of)
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
@@ -29,6 +29,7 @@ CHUNKS_CONSIDERED = 6  # passages whose units compete: 4 -> 6 raised dev key fac
 SUPPORT_SHARE = 0.6  # a supporting unit scores at least this share of the first (dev set)
 TIED = 0.95  # a second list scoring this close to the first is shown too: neither wins
 SECTION_FOLLOWS = 2  # pieces after the opening of a section the question names (a table row)
+NAMED_SECTIONS = 2  # chunks where a section the question names in full begins
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
 MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
@@ -263,6 +264,7 @@ class UnitAnswerer:
                  model: Model | None = None,
                  first_chunk: Callable[[Chunk], Chunk | None] | None = None,
                  last_chunk: Callable[[Chunk], Chunk | None] | None = None,
+                 sections_named: Callable[[set[str], Sequence[str]], list[Chunk]] | None = None,
                  piece_vectors: Callable[[Sequence[Chunk]], dict[str, dict[int, np.ndarray]]]
                  | None = None,
                  embed_query: Callable[[str], np.ndarray] | None = None) -> None:
@@ -272,6 +274,7 @@ class UnitAnswerer:
         self.next_chunk = next_chunk or (lambda chunk: None)
         self.first_chunk = first_chunk or (lambda chunk: None)
         self.last_chunk = last_chunk or (lambda chunk: None)
+        self.sections_named = sections_named
         self.known_terms = known_terms
         self.model = model or load_model()
 
@@ -314,10 +317,13 @@ class UnitAnswerer:
         )
 
     def scored_units(self, question: str, hits: Sequence[Hit],
-                     history: Sequence[Turn] = ()) -> list[Scored]:
+                     history: Sequence[Turn] = (), clearance: str = "public") -> list[Scored]:
         """The candidate units of the passages, best first; a question that names documents
         ("the Sandwell paper") is answered from those."""
         covers = covers_for(question, hits, self.first_chunk, self.last_chunk)
+        if self.sections_named is not None:  # where a section the question names begins
+            covers += self.sections_named(query_terms(keyword_query(question)),
+                                          visible_to(clearance))[:NAMED_SECTIONS]
         units = candidate_units(hits, self.next_chunk, covers)
         scored = score_units(question, units,
                              self.similarities(retrieval_query(question, history), units))
@@ -353,7 +359,7 @@ class UnitAnswerer:
                history: Sequence[Turn] = ()) -> Answer:
         if not hits:
             return refusal(hits)
-        scored = self.scored_units(question, hits, history)
+        scored = self.scored_units(question, hits, history, clearance)
         best = scored[0] if scored else None
         features = self.features(question, hits, best, clearance)
         probability = self.model.probability(features)

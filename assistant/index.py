@@ -9,7 +9,9 @@ include a confidential passage.
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +33,24 @@ EVERY = tuple(sorted(VISIBILITIES))
 MIN_ABBREVIATION = 4  # letters: "exec" stands for "executive"; "pol" stands for nothing
 
 
+NUMBERING = re.compile(r"^\s*(\d+(\.\d+)*\.?|[A-Z]\.|[ivx]+\.)\s+")
+MIN_HEADING_TERMS = 2  # "Place Partnership Lead"; one word ("Risks") names too much
+MAX_QUESTION_TERMS = 8  # a question's terms are looked up in combinations: 2^8 at most
+
+
+def _sections_begun(chunks: Sequence[Chunk]) -> dict[frozenset[str], list[int]]:
+    """The chunks where each section begins, by the terms of its heading (its numbering left
+    out): a question that names a section in full finds where it starts even when the section
+    begins in the middle of a chunk about something else."""
+    headings = [(i, NUMBERING.sub("", path.split(" > ")[-1]))
+                for i, chunk in enumerate(chunks) for _, path in chunk.section_map]
+    found: dict[frozenset[str], list[int]] = {}
+    for (i, _), terms in zip(headings, tokenize([h for _, h in headings]) if headings else []):
+        if len(set(terms)) >= MIN_HEADING_TERMS:
+            found.setdefault(frozenset(terms), []).append(i)
+    return found
+
+
 class KeywordIndex:
     """BM25 over a fixed list of chunks (one clearance's), in memory."""
 
@@ -39,6 +59,7 @@ class KeywordIndex:
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
         self.doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
         self.bm25: bm25s.BM25 | None = None
+        self.sections = _sections_begun(self.chunks)
         if self.chunks:
             self.bm25 = bm25s.BM25()
             self.bm25.index(tokenize([f"{c.title}\n{c.section}\n{c.text}" for c in self.chunks],
@@ -247,6 +268,26 @@ class LiveIndex:
         index, mask = self._index(visibilities)
         return {term for term in terms
                 if any(mask[index.postings(word)].any() for word in index.spellings(term))}
+
+    def sections_named(self, terms: set[str], visibilities: Sequence[str]) -> list[Chunk]:
+        """The chunks, among those these visibilities may read, where a section begins whose
+        heading the terms name in full."""
+        index, mask = self._index(visibilities)
+        asked = sorted(terms)[:MAX_QUESTION_TERMS]
+        found: list[Chunk] = []
+        for size in range(len(asked), MIN_HEADING_TERMS - 1, -1):
+            for combination in itertools.combinations(asked, size):
+                heading = frozenset(combination)
+                for at in index.sections.get(heading, ()):
+                    chunk = index.chunks[at]
+                    if not mask[at] or chunk in found:
+                        continue
+                    # a heading that repeats its paper's title ("Place Partnership Lead") names
+                    # the paper, unless the question asks about nothing else
+                    if heading <= set(tokenize([chunk.title])[0]) and set(asked) - heading:
+                        continue
+                    found.append(chunk)
+        return found
 
     def chunks(self, ids: Sequence[str], visibilities: Sequence[str]) -> dict[str, Chunk]:
         """Text for dense hits: from the index when its document has not changed since the

@@ -188,6 +188,7 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None,
                                     known_terms=keyword.known_terms,
                                     first_chunk=keyword.first_chunk,
                                     last_chunk=keyword.last_chunk,
+                                    sections_named=keyword.sections_named,
                                     piece_vectors=store.piece_vectors,
                                     embed_query=retriever.query_vector,
                                     model=answer_model)

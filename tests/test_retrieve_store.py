@@ -113,3 +113,25 @@ def test_after_a_publish_only_changed_documents_are_read_and_unaffected_indexes_
     assert keyword.built.indexes[("public",)] is public_before
     assert SOUTHWARK in {c.doc_id for c, _ in keyword.search("Southwark", EVERYONE, 20)}
     assert keyword.built.indexes[("confidential", "public")] is not all_before
+
+
+def test_a_section_named_in_full_is_found_where_it_begins_within_the_callers_documents(
+        hash_settings):
+    """"2.1 Place Partnership Lead" begins in the middle of a chunk that opens in the
+    introduction: a question naming it finds that chunk. A heading that repeats its paper's
+    title names the paper when the question asks about something more; a confidential
+    paper's headings are found only for a caller who may read it."""
+    from assistant.retrieve import query_terms
+
+    run_ingest(hash_settings, progress=False)
+    keyword = LiveIndex(ChunkStore(hash_settings))
+    keyword.sync()
+    found = keyword.sections_named(query_terms("place partnership lead"), ("public",))
+    assert [c.doc_id for c in found] == ["lbbd-hwb-2022-06-14-place-partnership-lead"]
+    assert "2.1 Place Partnership Lead" in found[0].text
+    assert not found[0].section.endswith("Place Partnership Lead")  # it begins mid-chunk
+    assert keyword.sections_named(query_terms("who wrote the place partnership lead report"),
+                                  ("public",)) == []
+    clients = query_terms("wide range of clients")  # a heading of the confidential paper
+    assert keyword.sections_named(clients, ("public",)) == []
+    assert {c.doc_id for c in keyword.sections_named(clients, EVERYONE)} == {SOUTHWARK}
