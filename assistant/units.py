@@ -212,6 +212,9 @@ def units_of(chunk: Chunk, rank: int,
     units: list[Unit] = []
     for index, piece in enumerate(pieces):
         units.append(Unit(piece))
+        dated = _dated(index, pieces)
+        if dated is not None:  # a sign-off: the name and role, then the date it was signed
+            units.append(Unit(piece, (dated,)))
         if not introduces_list(piece):
             continue
         items = items_after(index, pieces)
@@ -235,6 +238,21 @@ def units_of(chunk: Chunk, rank: int,
                 units.pop()  # "...include the following:" says nothing without its items
             units.append(Unit(piece, tuple(items)))
     return units
+
+
+DATE_LINE = re.compile(r"^\d{1,2}\s?(st|nd|rd|th)?\s+(January|February|March|April|May|June|July|"
+                       r"August|September|October|November|December)\s+\d{4}$", re.I)
+
+
+def _dated(index: int, pieces: Sequence[Sentence]) -> Sentence | None:
+    """The date line printed right under a line of a signature block ("Daren Fradgley Interim
+    Director of Integration (designate)" then "1st October 2021"), if there is one."""
+    piece = pieces[index]
+    if piece.kind != "line" or piece.text.endswith(":") or index + 1 >= len(pieces):
+        return None
+    following = pieces[index + 1]
+    same_section = piece.chunk.section_of(piece.offset) == following.chunk.section_of(following.offset)
+    return following if same_section and DATE_LINE.match(following.text) else None
 
 
 def next_in_section(unit: Unit) -> Sentence | None:

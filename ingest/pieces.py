@@ -19,7 +19,7 @@ from core.models import Chunk
 from ingest.chunk import SENTENCE_END
 
 NUMBERED_LEAD = re.compile(r"^\d{1,2}(\.\d{1,2})*\.?\s+")
-DATE_LEAD = re.compile(r"^\d{1,2}(st|nd|rd|th)?\s+(January|February|March|April|May|June|July|"
+DATE_LEAD = re.compile(r"^\d{1,2}\s?(st|nd|rd|th)?\s+(January|February|March|April|May|June|July|"
                        r"August|September|October|November|December)\b", re.I)  # not an item number
 MAX_NUMBERED_ITEM_WORDS = 40  # a longer numbered line is a board paper's numbered paragraph
 OFFSETS_KEY, VECTORS_KEY = "piece_offsets", "piece_vectors"  # chunk metadata fields

@@ -503,6 +503,19 @@ def test_a_sponsoring_executive_answers_who_sponsors_a_paper():
     assert best.unit.lead.text.startswith("Sponsoring Executive:") and best.typed == 1.0
 
 
+@pytest.mark.parametrize("date", ["1 st October 2021", "1st October 2021", "14 June 2022"])
+def test_a_sign_off_keeps_the_date_printed_under_the_name(date):
+    text = ("RECOMMENDATIONS\n18. The Trust Board is asked to:\n- a. NOTE the information\n"
+            "- b. DISCUSS the contents\nDaren Fradgley Interim Director of Integration (designate)\n"
+            f"{date}\nAnnex 1: Thriving Places guidance 2nd September 2021")
+    units = units_of(chunk(text, doc_id="swbh-board", title="Place Based Partnerships"), 0)
+    board_asks = next(u for u in units if u.lead.text.startswith("18."))
+    assert [i.text for i in board_asks.items] == ["a. NOTE the information",
+                                                  "b. DISCUSS the contents"]  # a date is no item
+    best = score_units("what date is on daren fradgley's sign-off", units)[0]
+    assert best.unit.lead.text.startswith("Daren Fradgley") and best.unit.items[0].text == date
+
+
 FOOTPRINTS = ("While many NHS services are oriented around communities, they may not have a "
               "consistent catchment area.\nIn considering place-level footprints:\n"
               "System partners should consider how primary care networks are organised.\n"
