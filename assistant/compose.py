@@ -69,7 +69,7 @@ def covers_for(question: str, hits: Sequence[Hit],
     ends: list[Callable[[Chunk], Chunk | None]] = []
     if answer_type(question) in FRONT_MATTER_TYPES or FIRST_PAGES.search(question):
         ends.append(first_chunk)
-    if LAST_PAGES.search(question) or answer_type(question) == "contact":
+    if LAST_PAGES.search(question) or answer_type(question) in ("contact", "author"):
         ends.append(last_chunk)
     covers: list[Chunk] = []
     for end in ends:

@@ -74,6 +74,9 @@ def without_exclusions(question: str) -> str:
 
 # a heading that carries a note in brackets ("Place Delivery Role (JD currently being drafted)")
 # states a fact: it is quoted like a line
+# a firm's page about itself at the end of the report it wrote ("About Mutual Ventures"): who
+# prepared a consultancy's report, which prints no "prepared by"
+ABOUT_AUTHOR = re.compile(r"^About (?!(this|the|these|our|us)\b)[A-Z][\w&'-]*( [A-Z][\w&'-]*){0,4}$")
 STATUS_NOTE = re.compile(r"\(\s*\w+(\s+\w+){2,}\s*\)")
 
 RANK_DECAY = 0.25  # a unit from the k-th passage counts 1 / (1 + 0.25 k)
@@ -171,7 +174,7 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
     if kind == "how many":
         return float(bool(NUMBER.search(text)))
     if kind == "author":
-        return float(bool(AUTHOR.search(text)))
+        return float(bool(AUTHOR.search(text) or ABOUT_AUTHOR.match(unit.lead.text)))
     if kind == "contact":
         return float(bool(CONTACT.search(text)))
     if kind == "who":  # a person or body, or a list of them ("who should be members")
@@ -283,6 +286,7 @@ def score_units(question: str, units: Sequence[Unit],
             units, lead_terms, heading_terms, item_terms, meaning, labels, openings):
         lead = unit.lead
         if (lead.kind == "heading" and not STATUS_NOTE.search(lead.text)
+                and not (kind == "author" and ABOUT_AUTHOR.match(lead.text))
                 or is_label(lead.text) and lead.kind == "line"
                 or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
             continue  # a heading, a table's caption, or a label the layout did not mark as one

@@ -405,3 +405,13 @@ def test_a_postal_address_is_answered_from_the_back_page(assistant):
     answer = assistant.ask("What is the Local Government Association's postal address?", "public")
     assert not answer.refused and "SW1P 3HZ" in answer.answer
     assert any(c.page == 21 and "SW1P 3HZ" in c.quote for c in answer.citations)
+
+
+def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_itself(assistant):
+    """The Southwark options analysis prints no "prepared by"; its last page is "About Mutual
+    Ventures". A cleared caller is told the firm, cited to that page; a public caller is not."""
+    question = "Which consultancy prepared the Southwark analysis?"
+    answer = assistant.ask(question, "confidential")
+    assert answer.answer.startswith("About Mutual Ventures")
+    assert answer.citations[0].doc_id == CONFIDENTIAL and answer.citations[0].page == 8
+    assert "Mutual Ventures" not in assistant.ask(question, "public").model_dump_json()

@@ -618,8 +618,9 @@ def test_a_heading_with_a_note_in_brackets_is_quoted_as_a_fact():
 
 
 def test_back_page_and_contact_questions_read_the_documents_ends():
-    """A cover sheet is read for who and when; the back page for a question about it or about
-    contact details (addresses, sign-up links, formats on request are printed there)."""
+    """A cover sheet is read for who and when; the back page for a question about it, about
+    contact details (addresses, sign-up links, formats on request are printed there) or about
+    who wrote it (a consultancy's report ends with a page about the firm)."""
     first, middle, last = (chunk(t, ordinal=i) for i, t in enumerate(
         ["Report Author: Jane Smith", "Place-based partnerships agree their footprint.",
          "Local Government Association 18 Smith Square London SW1P 3HZ"]))
@@ -629,9 +630,21 @@ def test_back_page_and_contact_questions_read_the_documents_ends():
         return [c.text for c in covers_for(question, hits, lambda c: first, lambda c: last)]
 
     assert ends("what does the lga say about footprints") == []
-    assert ends("who wrote it") == [first.text]
+    assert ends("who wrote it") == [first.text, last.text]
+    assert ends("when was it published") == [first.text]
     assert ends("what is on the back page") == [last.text]
     assert ends("lga postal address?") == [first.text, last.text]
+
+
+@pytest.mark.parametrize("heading, names_the_author", [
+    ("About Mutual Ventures", True), ("About this document", False), ("About us", False)])
+def test_a_firms_page_about_itself_says_who_prepared_the_report(heading, names_the_author):
+    """A consultancy's report prints no "prepared by": its last page is about the firm."""
+    back = chunk(f"{heading}\nOur approach is based on our commitment to public services.",
+                 doc_id="southwark-options", title="Strategic Options Analysis",
+                 section=heading, section_map=((0, heading),))
+    best = score_units("Which consultancy prepared the Southwark analysis?", units_of(back, 0))[0]
+    assert (best.unit.lead.text == heading and best.typed == 1.0) is names_the_author
 
 
 def test_the_table_a_question_points_at_is_where_its_answer_is_printed():
