@@ -15,11 +15,11 @@ from assistant.citations import neutralise_markers
 from core.models import Chunk
 from ingest.pieces import pieces_of
 
-LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|include|"
+LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|the following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
 MAX_LABEL_LINE_WORDS = 8  # "Asks of the Board or of members present": a heading the layout missed
 BARE_NUMBER = re.compile(r"^\(?(\d{1,2}(\.\d{1,2})*|[a-zA-Z]|[ivx]{1,4})[.)]?$")
-NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|following|types|"
+NAMES_A_SET = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|the following|types|"
                          r"kinds|categories|options|models|Table \d+)\b", re.I)
 
 

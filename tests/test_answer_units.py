@@ -110,6 +110,17 @@ def test_a_set_does_not_take_the_headings_of_the_next_numbered_section():
     assert not [u for u in units_of(paper, 0) if u.items and u.lead.text.startswith("Two")]
 
 
+def test_a_sentence_opening_with_following_announces_no_set():
+    """"Following several years of ..." means "after"; the headings printed after it (a
+    contents page's "Contents", "About this document") are not its items."""
+    text = ("Following several years of locally-led development, the government has set out "
+            "plans to put ICSs on a statutory footing.\nContents\nAbout this document")
+    starts = [0, text.index("Contents"), text.index("About this")]
+    sections = ["Foreword", "Contents", "Contents > About this document"]
+    guide = chunk(text, section="Foreword", section_map=tuple(zip(starts, sections)))
+    assert not [u for u in units_of(guide, 0) if u.items]
+
+
 def test_numbered_lines_after_an_intro_are_its_items():
     text = ("Sussex used three design principles:\n1. Do we need a critical mass?\n"
             "2. Will working together achieve more?\n3. Does the plan align?\nAfterwards.")
