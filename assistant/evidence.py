@@ -56,7 +56,8 @@ LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+)
 DEFINE = re.compile(r"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+(?:an?\s+|the\s+)?"
                     r"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})\s*\??\s*$", re.I)
 DEFINING_VERB = r"\s+(?:is|are|means|refers to|will be)\b"
-HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents)\b", re.I)
+HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents|annex\w*|append\w*|attach\w*)\b",
+                              re.I)
 CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
 
 # what a question sets aside ("apart from council areas", "besides the core members", "(not the

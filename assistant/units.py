@@ -135,7 +135,7 @@ def run_on_after(index: int, pieces: Sequence[Sentence]) -> list[Sentence]:
 
 COUNT = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
          "nine": 9, "ten": 10}
-CAPTION = re.compile(r"^(Table|Figure|Box|Chart)\s+\d+", re.I)
+CAPTION = re.compile(r"^(Table|Figure|Box|Chart|Annex|Appendix)\s+([A-Z]|\d+)\b", re.I)
 MAX_HEADING_ITEMS = 8
 TABLE_CHUNKS = 3  # chunks read ahead for the rows a table's intro announces
 

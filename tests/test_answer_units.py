@@ -343,6 +343,18 @@ def test_a_tables_caption_alone_is_never_quoted_as_content():
     assert scored and all(not s.unit.lead.text.startswith("Table 3") for s in scored)
 
 
+def test_an_annex_title_is_quoted_only_when_the_question_asks_about_annexes():
+    """"Annex 1: Thriving Places - NHS / LGA Guidance 2nd September 2021" names what is
+    attached; it says nothing about place footprints."""
+    text = ("Place footprints should match the council boundary where they can.\n"
+            "Annex 1: Thriving Places - NHS / LGA Guidance on place footprints 2nd September 2021")
+    units = units_of(chunk(text, doc_id="swbh-board", title="Place Based Partnerships"), 0)
+    about_footprints = score_units("what should the place footprint line up with", units)
+    assert all(not s.unit.lead.text.startswith("Annex") for s in about_footprints)
+    about_annexes = score_units("what is annexed to the sandwell paper", units)
+    assert about_annexes[0].unit.lead.text.startswith("Annex 1")
+
+
 def test_items_numbered_in_a_new_scheme_are_sub_items_of_the_item_before_them():
     text = ("14. Where provider collaboratives have been established these will be managed at "
             "system level:\n"
