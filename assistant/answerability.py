@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
+
+import numpy as np
 
 MODEL_FILE = "answerability.json"
 
@@ -30,6 +32,8 @@ class Features:
     unknown_name: float  # a name in the question is in no retrieved passage
     no_quantity: float  # a how-many question's passages give no number for the thing
     meaning: float = 0.0  # cosine similarity of the question and the best unit
+    like_unanswerable: float = 0.0  # nearer the dev questions the documents do not answer
+
 
     def vector(self) -> list[float]:
         return list(asdict(self).values())
@@ -38,11 +42,33 @@ class Features:
 FEATURES = list(Features.__dataclass_fields__)
 
 
+PRECEDENTS = 10  # nearest questions of each kind (cross-validated on the dev set: 3, 5, 10)
+
+
+def like_unanswerable(question: np.ndarray, precedents: np.ndarray,
+                      answerable: np.ndarray, k: int = PRECEDENTS) -> float:
+    """How much nearer a question is in meaning to the dev questions the documents could not
+    answer than to those they could: the mean cosine of its k nearest of each, the one less
+    the other. A question like "what is the hybrid working allowance" resembles the staff
+    policies, outcomes and other people's documents that no paper here covers, in words the
+    lexical features cannot tie together."""
+    if precedents.size == 0 or question.shape[0] != precedents.shape[1]:
+        return 0.0
+    similarity = precedents @ question
+    nearest = [np.sort(similarity[answerable == kind])[::-1][:k] for kind in (False, True)]
+    if any(part.size == 0 for part in nearest):
+        return 0.0
+    return float(nearest[0].mean() - nearest[1].mean())
+
+
 @dataclass(frozen=True)
 class Model:
     weights: tuple[float, ...]
     bias: float
     threshold: float = 0.5
+    # dev questions whose answerability is the same whatever the caller may see, and whether
+    # the documents answer them: the precedents `like_unanswerable` compares a question with
+    precedents: tuple[tuple[str, bool], ...] = field(default=())
 
     def probability(self, features: Features) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
@@ -55,4 +81,5 @@ def load_model() -> Model:
     data = json.loads((resources.files("assistant") / MODEL_FILE).read_text())
     if data["features"] != FEATURES:
         raise RuntimeError(f"{MODEL_FILE} was fitted on other features; refit it")
-    return Model(tuple(data["weights"]), data["bias"], data.get("threshold", 0.5))
+    return Model(tuple(data["weights"]), data["bias"], data.get("threshold", 0.5),
+                 tuple((p["question"], p["answerable"]) for p in data.get("precedents", ())))

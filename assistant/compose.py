@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
-from assistant.answerability import Features, Model, load_model
+from assistant.answerability import Features, Model, like_unanswerable, load_model
 from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
@@ -267,8 +267,11 @@ class UnitAnswerer:
                  sections_named: Callable[[set[str], Sequence[str]], list[Chunk]] | None = None,
                  piece_vectors: Callable[[Sequence[Chunk]], dict[str, dict[int, np.ndarray]]]
                  | None = None,
-                 embed_query: Callable[[str], np.ndarray] | None = None) -> None:
+                 embed_query: Callable[[str], np.ndarray] | None = None,
+                 embed_texts: Callable[[list[str]], np.ndarray] | None = None) -> None:
         self.settings = settings
+        self.embed_texts = embed_texts
+        self._precedents: tuple[np.ndarray, np.ndarray] | None = None
         self.piece_vectors = piece_vectors
         self.embed_query = embed_query
         self.next_chunk = next_chunk or (lambda chunk: None)
@@ -314,7 +317,30 @@ class UnitAnswerer:
             unknown_subject=self.unmentioned_subject(question, clearance),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
+            like_unanswerable=self.like_unanswerable(question),
         )
+
+    def precedents(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model's precedent questions embedded by this process's embedder (once), and
+        whether each is answerable."""
+        if self._precedents is None:
+            texts = [text for text, _ in self.model.precedents]
+            vectors = (np.asarray(self.embed_texts(texts)) if texts and self.embed_texts
+                       else np.zeros((0, 0)))
+            self._precedents = (vectors, np.array([a for _, a in self.model.precedents], bool))
+        return self._precedents
+
+    def like_unanswerable(self, question: str) -> float:
+        """The answerability feature of that name (assistant.answerability). A precedent
+        worded as the question is left out: a question is never its own precedent, so the
+        dev set is measured as any new question is (and as the fit saw it)."""
+        vectors, answerable = self.precedents()
+        if self.embed_query is None or not len(vectors):
+            return 0.0
+        asked = " ".join(question.split()).casefold()
+        others = np.array([" ".join(text.split()).casefold() != asked
+                           for text, _ in self.model.precedents])
+        return like_unanswerable(self.embed_query(question), vectors[others], answerable[others])
 
     def scored_units(self, question: str, hits: Sequence[Hit],
                      history: Sequence[Turn] = (), clearance: str = "public") -> list[Scored]:

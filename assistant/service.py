@@ -1,6 +1,7 @@
 """The assistant's public face: the one set of functions the API, Slack bot and evals call."""
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -118,10 +119,15 @@ class Assistant:
         raise NotFound(f"no document {doc_id!r}")
 
     def start(self) -> None:
-        """Begin loading what the retriever derives from the store, without waiting for it."""
+        """Begin loading what the retriever derives from the store, and embedding the
+        answerability model's precedent questions (about a second), without waiting."""
         start = getattr(self.retriever, "start", None)
         if start is not None:
             start()
+        answerer = getattr(self.answerer, "fallback", self.answerer)
+        precedents = getattr(answerer, "precedents", None)
+        if precedents is not None:
+            threading.Thread(target=precedents, daemon=True, name="precedents").start()
 
     def readiness(self) -> dict[str, dict]:
         """Where the replica stands against the store; raises IndexNotReady if it is not ready."""
@@ -191,6 +197,7 @@ def build_assistant(settings: Settings, *, embedder=None, answerer=None,
                                     sections_named=keyword.sections_named,
                                     piece_vectors=store.piece_vectors,
                                     embed_query=retriever.query_vector,
+                                    embed_texts=embedder.embed,
                                     model=answer_model)
         else:
             answerer = ExtractiveAnswerer(settings, next_chunk=keyword.next_chunk,

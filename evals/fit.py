@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.compose import UnitAnswerer
-from assistant.answerability import FEATURES, MODEL_FILE, Model
+from assistant.answerability import FEATURES, MODEL_FILE, Model, like_unanswerable
 from core.settings import get_settings, visible_to
 from evals.dataset import DEV_SET, Question, load_questions, read_manifest
 
@@ -48,6 +48,35 @@ def collect(questions: list[Question], assistant, visibility: dict[str, str]):
     return np.array(rows), np.array(labels), ids
 
 
+def precedents_of(questions: Sequence[Question], labels: np.ndarray,
+                  ids: Sequence[str]) -> list[tuple[str, bool]]:
+    """Dev questions whose label is the same under every clearance, with that label: a
+    question only a cleared caller can have answered is no precedent, so nothing a caller
+    cannot see shapes what the feature tells them."""
+    seen: dict[str, set[int]] = {}
+    for row_id, label in zip(ids, labels):
+        seen.setdefault(row_id.split("/")[0], set()).add(int(label))
+    return [(q.question, bool(next(iter(seen[q.id])))) for q in questions
+            if len(seen.get(q.id, ())) == 1]
+
+
+def left_out_precedent_feature(questions: Sequence[Question], ids: Sequence[str],
+                               precedents: Sequence[tuple[str, bool]], embed) -> np.ndarray:
+    """`like_unanswerable` of each row with its own question left out of the precedents, as
+    it is for a question the model has never seen."""
+    texts = [text for text, _ in precedents]
+    vectors = np.asarray(embed(texts))
+    answerable = np.array([a for _, a in precedents], bool)
+    text_of = {q.id: q.question for q in questions}
+    own = {text: np.asarray(embed([text]))[0] for text in set(text_of.values())}
+    column = []
+    for row_id in ids:
+        text = text_of[row_id.split("/")[0]]
+        others = np.array([t != text for t in texts])
+        column.append(like_unanswerable(own[text], vectors[others], answerable[others]))
+    return np.array(column)
+
+
 def figures(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     answerable, unanswerable = labels == 1, labels == 0
     return {
@@ -60,7 +89,7 @@ def figures(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 # issue 11 asks that 90% of answerable questions be answered; a threshold set right at 0.90 on
 # cross-validation misses it on new questions about half the time, hence the margin
 ANSWERED_FLOOR = 0.92
-THRESHOLDS = [round(0.05 * i, 2) for i in range(4, 15)]  # 0.20 .. 0.70
+THRESHOLDS = [round(0.01 * i, 2) for i in range(20, 71)]  # 0.20 .. 0.70
 
 
 def fit(rows: np.ndarray, labels: np.ndarray, questions: Sequence[str] | None = None) -> dict:
@@ -111,8 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     neutral = Model(tuple(0.0 for _ in FEATURES), 0.0)  # the shipped one may predate a feature
     assistant = build_assistant(settings, answer_model=neutral)
     visibility = read_manifest(settings.corpus_dir, settings.manifest_name)
-    rows, labels, ids = collect(load_questions(args.questions), assistant, visibility)
+    questions = load_questions(args.questions)
+    rows, labels, ids = collect(questions, assistant, visibility)
+    precedents = precedents_of(questions, labels, ids)
+    rows[:, FEATURES.index("like_unanswerable")] = left_out_precedent_feature(
+        questions, ids, precedents, assistant.retriever.embedder.embed)
     model = fit(rows, labels, [row_id.split("/")[0] for row_id in ids])
+    model["precedents"] = [{"question": q, "answerable": a} for q, a in precedents]
     model["questions"] = args.questions.name
     model["fitted"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(model, indent=1) + "\n")

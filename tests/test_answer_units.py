@@ -7,12 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answerability import FEATURES, Features, Model, load_model
-from assistant.compose import compose, covers_for, named_documents, select_units
+from assistant.answerability import FEATURES, Features, Model, like_unanswerable, load_model
+from assistant.compose import UnitAnswerer, compose, covers_for, named_documents, select_units
 from assistant.evidence import answer_type, score_units, without_exclusions
 from assistant.retrieve import document_names
 from assistant.units import units_of
 from core.models import Chunk, Hit
+from core.settings import Settings
 
 
 def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str = "Governance",
@@ -200,6 +201,52 @@ def test_the_shipped_model_matches_the_features_and_rises_with_evidence():
     strong = Features(0.7, 0.9, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
     assert model.probability(strong) > model.threshold > model.probability(weak)
     assert list(Features.__dataclass_fields__) == FEATURES
+
+
+def _unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=float)
+    return vector / np.linalg.norm(vector)
+
+
+def test_a_question_like_the_ones_the_documents_did_not_answer_scores_higher():
+    precedents = np.array([_unit(1, 0, 0), _unit(1, 0.1, 0), _unit(0, 1, 0), _unit(0, 1, 0.1)])
+    answerable = np.array([False, False, True, True])
+    like_a_staff_policy = like_unanswerable(_unit(1, 0.05, 0), precedents, answerable, k=2)
+    like_the_guidance = like_unanswerable(_unit(0.05, 1, 0), precedents, answerable, k=2)
+    assert like_a_staff_policy > 0.5 > -0.5 > like_the_guidance
+    assert like_unanswerable(_unit(1, 0, 0), precedents[:2], answerable[:2]) == 0.0  # one kind
+    assert like_unanswerable(_unit(1, 0), precedents, answerable) == 0.0  # another embedder
+
+
+def test_a_question_is_never_its_own_precedent():
+    """The dev set is measured as new questions are: a precedent worded as the question asked
+    (spacing and case aside) is left out."""
+    texts = {"what is the parking policy?": (1, 0, 0), "who chairs the board?": (0, 1, 0),
+             "who sits on the board?": (0, 0.9, 0.1)}
+    model = Model((0.0,) * len(FEATURES), 0.0, 0.5,
+                  precedents=(("What is the parking policy?", False),
+                              ("Who chairs the board?", True), ("Who sits on the board?", True)))
+    answerer = UnitAnswerer(Settings(_env_file=None), model=model,
+                            embed_query=lambda q: _unit(*texts[" ".join(q.split()).lower()]),
+                            embed_texts=lambda ts: np.array([_unit(*texts[t.lower()]) for t in ts]))
+    assert answerer.like_unanswerable("what is the  parking policy?") == 0.0  # no other kind
+    assert answerer.like_unanswerable("Who chairs the board?") < 0
+
+
+def test_only_questions_answered_alike_under_every_clearance_are_precedents():
+    """A question only a cleared caller has answered (the Southwark paper's) is no precedent:
+    nothing a public caller cannot see shapes the feature they are scored on."""
+    from evals.dataset import Question
+    from evals.fit import precedents_of
+
+    questions = [Question("a", "What is a place-based partnership?", True, "fact", {"tp": (2,)}),
+                 Question("b", "Who prepared the Southwark analysis?", True, "probe",
+                          {"southwark": (8,)}),
+                 Question("c", "What is the parking policy?", False, "unanswerable", {})]
+    ids = [f"{q}/{c}" for q in "abc" for c in ("public", "confidential")]
+    labels = np.array([1, 1, 0, 1, 0, 0])
+    assert precedents_of(questions, labels, ids) == [("What is a place-based partnership?", True),
+                                                     ("What is the parking policy?", False)]
 
 
 def test_fitting_reports_cross_validated_figures_and_a_threshold():
