@@ -59,7 +59,10 @@ OBJECT_START = frozenset("the a an which whether how who whom this that these th
                          "his her them it us we they".split())
 # answer-type words that name no topic ("what figure", "which date")
 GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
-                          "name names quoted given stated".split())
+                          "name names quoted given stated "
+                          # contact details: the answer's shape, not its subject
+                          "postal address addresses postcode email e-mail phone telephone "
+                          "website url".split())
 
 
 def question_subject(question: str, limit: int = 5) -> list[str]:

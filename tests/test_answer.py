@@ -213,6 +213,8 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
     ("Who leads the place-based partnership?", []),
     ("what's barking and dagenham's public health grant", ["public", "health", "grant"]),
     ("What is the trust's role?", ["role"]),  # what the owner has, not the owner
+    ("What is the LGA's postal address?", []),  # the answer's shape, like "date" or "figure"
+    ("What email address do comments go to?", []),
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     assert question_subject(question) == subject
