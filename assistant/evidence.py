@@ -34,7 +34,7 @@ DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end o
                       r"August|September|October|November|December|Spring|Summer|Autumn|Winter|"
                       r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|(19|20)\d{2})", re.I)
 # contact details: a postal address, an email, a web address or a telephone number
-CONTACT_ASKED = re.compile(r"\b((postal|email|e-mail|web|office|contact|the|its|their|an?)\s+"
+CONTACT_ASKED = re.compile(r"\b((postal|email|e-mail|web|office|contact|the|its|their|an?|\w+['’]s)\s+"
                            r"address(es)?|addresses|postcode|e-?mail|phone|telephone|contact "
                            r"details|contact for|websites?|web ?page|url|link to|sign(ing)? up|"
                            r"subscribe)\b", re.I)

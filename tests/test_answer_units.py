@@ -43,6 +43,7 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("What should ICS leaders confirm about their arrangements for 2022/23?", "fact"),
     ("How is place defined?", "fact"),
     ("lga postal address on the back of the guidance?", "contact"),
+    ("What is the LGA's address?", "contact"),
     ("how do i sign up for the integrated care bulletin", "contact"),
     ("which areas will the partnerships address?", "list"),  # a verb, not a postal address
 ])
