@@ -504,11 +504,14 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "exec": "executive", "execs": "executives", "info": "information",
              "comms": "communications", "reqs": "requirements", "cttee": "committee",
              "approx": "approximately", "yr": "year", "yrs": "years", "mtg": "meeting",
-             "mtgs": "meetings", "reps": "representatives",
+             "mtgs": "meetings", "reps": "representatives", "doc": "document",
+             "docs": "documents",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}
 SHORTHAND_WORD = re.compile(r"\b(" + "|".join(SHORTHAND) + r")\b", re.I)
+# a section of an Act as staff and papers abbreviate it ("s75", "S.75 (of the NHS Act 2006)")
+ACT_SECTION = re.compile(r"\b[sS]\.?(\d{1,3}[A-Z]?\d*)\b")
 
 
 # the acronyms of English health and local government and what they stand for: a passage that
@@ -567,9 +570,11 @@ def spelled_out(text: str, acronyms: bool = False) -> str:
     """The text with staff shorthand written in full, acronyms' plurals made singular, and
     (`acronyms`) the acronym beside each name spelled out."""
     text = SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
+    text = ACT_SECTION.sub(r"section \1", text)
     if acronyms:
         text = with_acronyms(text)
-    return ACRONYM_PLURAL.sub(r"\1", text)
+    return ACRONYM_PLURAL.sub(  # "pls" is a filler word, not the plural of "pl"
+        lambda m: m.group(0) if m.group(0).lower() in FILLER_WORDS else m.group(1), text)
 
 
 # words staff add to a question that name nothing ("what is an ics exactly", "the nhs budget
@@ -579,7 +584,7 @@ FILLER_WORDS = ("exactly", "actually", "basically", "really", "just", "quite", "
                 # words about the page, not its subject ("table 1 service delivery row - what
                 # kind of things does it cover"): no document prints them beside what they mean
                 "row", "rows", "column", "columns", "kind", "kinds", "sort", "sorts", "thing",
-                "things")
+                "things", "heading", "headings", "sheet", "sheets")
 STOP_WORDS = [*STOPWORDS_EN, *FILLER_WORDS]
 
 

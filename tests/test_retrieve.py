@@ -160,6 +160,12 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("organic") != query_terms("organisations")  # whole words only
     assert query_terms("what's appended") == query_terms("what's in the Appendix")
     assert query_terms("annexes") == query_terms("Annex")
+    assert query_terms("the thriving places doc") == query_terms("the Thriving Places document")
+    # a section of an Act, however it is abbreviated
+    assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
+        == query_terms("section 75 agreements")
+    assert query_terms("S.65Z5") == query_terms("section 65Z5")
+    assert query_terms("it's 75") == query_terms("it 75")  # an apostrophe's s is no section
 
 
 def test_filler_words_name_nothing_a_question_asks_about():
@@ -168,6 +174,8 @@ def test_filler_words_name_nothing_a_question_asks_about():
     assert query_terms("what is an ics exactly") == query_terms("what is an ICS")
     assert query_terms("the nhs budget timing stuff") == query_terms("the NHS budget timing")
     assert "exactli" not in query_terms("exactly") and query_terms("budget")
+    assert query_terms("full title of the doc pls") == query_terms("full title of the document")
+    assert query_terms("the cover sheet headings") == query_terms("the cover")
 
 
 def test_a_name_spelled_out_is_found_by_its_acronym_and_the_other_way_round():
