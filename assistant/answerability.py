@@ -33,6 +33,7 @@ class Features:
     no_quantity: float  # a how-many question's passages give no number for the thing
     meaning: float = 0.0  # cosine similarity of the question and the best unit
     like_unanswerable: float = 0.0  # nearer the dev questions the documents do not answer
+    like_nearest: float = 0.0  # the same by the single nearest of each: worded like one of them
 
 
     def vector(self) -> list[float]:

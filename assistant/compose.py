@@ -14,7 +14,8 @@ import numpy as np
 
 from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
-from assistant.answerability import Features, Model, like_unanswerable, load_model
+from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
+                                     load_model)
 from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
@@ -318,6 +319,7 @@ class UnitAnswerer:
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
             like_unanswerable=self.like_unanswerable(question),
+            like_nearest=self.like_unanswerable(question, 1),
         )
 
     def precedents(self) -> tuple[np.ndarray, np.ndarray]:
@@ -330,7 +332,7 @@ class UnitAnswerer:
             self._precedents = (vectors, np.array([a for _, a in self.model.precedents], bool))
         return self._precedents
 
-    def like_unanswerable(self, question: str) -> float:
+    def like_unanswerable(self, question: str, k: int = PRECEDENTS) -> float:
         """The answerability feature of that name (assistant.answerability). A precedent
         worded as the question is left out: a question is never its own precedent, so the
         dev set is measured as any new question is (and as the fit saw it)."""
@@ -340,7 +342,8 @@ class UnitAnswerer:
         asked = " ".join(question.split()).casefold()
         others = np.array([" ".join(text.split()).casefold() != asked
                            for text, _ in self.model.precedents])
-        return like_unanswerable(self.embed_query(question), vectors[others], answerable[others])
+        return like_unanswerable(self.embed_query(question), vectors[others], answerable[others],
+                                 k)
 
     def scored_units(self, question: str, hits: Sequence[Hit],
                      history: Sequence[Turn] = (), clearance: str = "public") -> list[Scored]:

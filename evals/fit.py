@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.compose import UnitAnswerer
-from assistant.answerability import FEATURES, MODEL_FILE, Model, like_unanswerable
+from assistant.answerability import FEATURES, MODEL_FILE, PRECEDENTS, Model, like_unanswerable
 from core.settings import get_settings, visible_to
 from evals.dataset import DEV_SET, Question, load_questions, read_manifest
 
@@ -61,7 +61,8 @@ def precedents_of(questions: Sequence[Question], labels: np.ndarray,
 
 
 def left_out_precedent_feature(questions: Sequence[Question], ids: Sequence[str],
-                               precedents: Sequence[tuple[str, bool]], embed) -> np.ndarray:
+                               precedents: Sequence[tuple[str, bool]], embed,
+                               k: int = PRECEDENTS) -> np.ndarray:
     """`like_unanswerable` of each row with its own question left out of the precedents, as
     it is for a question the model has never seen."""
     texts = [text for text, _ in precedents]
@@ -73,7 +74,7 @@ def left_out_precedent_feature(questions: Sequence[Question], ids: Sequence[str]
     for row_id in ids:
         text = text_of[row_id.split("/")[0]]
         others = np.array([t != text for t in texts])
-        column.append(like_unanswerable(own[text], vectors[others], answerable[others]))
+        column.append(like_unanswerable(own[text], vectors[others], answerable[others], k))
     return np.array(column)
 
 
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     precedents = precedents_of(questions, labels, ids)
     rows[:, FEATURES.index("like_unanswerable")] = left_out_precedent_feature(
         questions, ids, precedents, assistant.retriever.embedder.embed)
+    rows[:, FEATURES.index("like_nearest")] = left_out_precedent_feature(
+        questions, ids, precedents, assistant.retriever.embedder.embed, 1)
     model = fit(rows, labels, [row_id.split("/")[0] for row_id in ids])
     model["precedents"] = [{"question": q, "answerable": a} for q, a in precedents]
     model["questions"] = args.questions.name
