@@ -67,9 +67,11 @@ class Model:
     weights: tuple[float, ...]
     bias: float
     threshold: float = 0.5
-    # dev questions whose answerability is the same whatever the caller may see, and whether
-    # the documents answer them: the precedents `like_unanswerable` compares a question with
-    precedents: tuple[tuple[str, bool], ...] = field(default=())
+    # dev questions, whether the documents answer them, and the visibility a caller needs for
+    # that to hold: the precedents `like_unanswerable` compares a question with ("public" for
+    # a question answered alike under every clearance, "confidential" for one only a cleared
+    # caller has answered; a public caller is compared with the first kind only)
+    precedents: tuple[tuple[str, bool, str], ...] = field(default=())
 
     def probability(self, features: Features) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
@@ -83,4 +85,5 @@ def load_model() -> Model:
     if data["features"] != FEATURES:
         raise RuntimeError(f"{MODEL_FILE} was fitted on other features; refit it")
     return Model(tuple(data["weights"]), data["bias"], data.get("threshold", 0.5),
-                 tuple((p["question"], p["answerable"]) for p in data.get("precedents", ())))
+                 tuple((p["question"], p["answerable"], p.get("visibility", "public"))
+                       for p in data.get("precedents", ())))

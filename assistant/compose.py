@@ -318,31 +318,35 @@ class UnitAnswerer:
             unknown_subject=self.unmentioned_subject(question, clearance),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
-            like_unanswerable=self.like_unanswerable(question),
-            like_nearest=self.like_unanswerable(question, 1),
+            like_unanswerable=self.like_unanswerable(question, clearance),
+            like_nearest=self.like_unanswerable(question, clearance, 1),
         )
 
     def precedents(self) -> tuple[np.ndarray, np.ndarray]:
         """The model's precedent questions embedded by this process's embedder (once), and
         whether each is answerable."""
         if self._precedents is None:
-            texts = [text for text, _ in self.model.precedents]
+            texts = [text for text, _, _ in self.model.precedents]
             vectors = (np.asarray(self.embed_texts(texts)) if texts and self.embed_texts
                        else np.zeros((0, 0)))
-            self._precedents = (vectors, np.array([a for _, a in self.model.precedents], bool))
+            self._precedents = (vectors,
+                                np.array([a for _, a, _ in self.model.precedents], bool))
         return self._precedents
 
-    def like_unanswerable(self, question: str, k: int = PRECEDENTS) -> float:
-        """The answerability feature of that name (assistant.answerability). A precedent
-        worded as the question is left out: a question is never its own precedent, so the
-        dev set is measured as any new question is (and as the fit saw it)."""
+    def like_unanswerable(self, question: str, clearance: str = "public",
+                          k: int = PRECEDENTS) -> float:
+        """The answerability feature of that name (assistant.answerability), over the
+        precedents the caller's clearance may be compared with. A precedent worded as the
+        question is left out: a question is never its own precedent, so the dev set is
+        measured as any new question is (and as the fit saw it)."""
         vectors, answerable = self.precedents()
         if self.embed_query is None or not len(vectors):
             return 0.0
         asked = " ".join(question.split()).casefold()
-        others = np.array([" ".join(text.split()).casefold() != asked
-                           for text, _ in self.model.precedents])
-        return like_unanswerable(self.embed_query(question), vectors[others], answerable[others],
+        allowed = visible_to(clearance)
+        usable = np.array([" ".join(text.split()).casefold() != asked and needs in allowed
+                           for text, _, needs in self.model.precedents])
+        return like_unanswerable(self.embed_query(question), vectors[usable], answerable[usable],
                                  k)
 
     def scored_units(self, question: str, hits: Sequence[Hit],

@@ -49,32 +49,40 @@ def collect(questions: list[Question], assistant, visibility: dict[str, str]):
 
 
 def precedents_of(questions: Sequence[Question], labels: np.ndarray,
-                  ids: Sequence[str]) -> list[tuple[str, bool]]:
-    """Dev questions whose label is the same under every clearance, with that label: a
-    question only a cleared caller can have answered is no precedent, so nothing a caller
-    cannot see shapes what the feature tells them."""
-    seen: dict[str, set[int]] = {}
+                  ids: Sequence[str]) -> list[tuple[str, bool, str]]:
+    """Dev questions as precedents: with their label and "public" when it is the same under
+    every clearance; as answerable and "confidential" when only a cleared caller has them
+    answered, so a public caller is never compared with what they cannot see."""
+    by_clearance: dict[str, dict[str, int]] = {}
     for row_id, label in zip(ids, labels):
-        seen.setdefault(row_id.split("/")[0], set()).add(int(label))
-    return [(q.question, bool(next(iter(seen[q.id])))) for q in questions
-            if len(seen.get(q.id, ())) == 1]
+        question, clearance = row_id.split("/")
+        by_clearance.setdefault(question, {})[clearance] = int(label)
+    precedents = []
+    for q in questions:
+        seen = by_clearance.get(q.id, {})
+        if len(set(seen.values())) == 1:
+            precedents.append((q.question, bool(next(iter(seen.values()))), "public"))
+        elif seen.get("confidential") == 1:
+            precedents.append((q.question, True, "confidential"))
+    return precedents
 
 
 def left_out_precedent_feature(questions: Sequence[Question], ids: Sequence[str],
-                               precedents: Sequence[tuple[str, bool]], embed,
+                               precedents: Sequence[tuple[str, bool, str]], embed,
                                k: int = PRECEDENTS) -> np.ndarray:
-    """`like_unanswerable` of each row with its own question left out of the precedents, as
-    it is for a question the model has never seen."""
-    texts = [text for text, _ in precedents]
+    """`like_unanswerable` of each row over the precedents its clearance may be compared
+    with, its own question left out, as it is for a question the model has never seen."""
+    texts = [text for text, _, _ in precedents]
     vectors = np.asarray(embed(texts))
-    answerable = np.array([a for _, a in precedents], bool)
+    answerable = np.array([a for _, a, _ in precedents], bool)
     text_of = {q.id: q.question for q in questions}
     own = {text: np.asarray(embed([text]))[0] for text in set(text_of.values())}
     column = []
     for row_id in ids:
-        text = text_of[row_id.split("/")[0]]
-        others = np.array([t != text for t in texts])
-        column.append(like_unanswerable(own[text], vectors[others], answerable[others], k))
+        question, clearance = row_id.split("/")
+        text, allowed = text_of[question], visible_to(clearance)
+        usable = np.array([t != text and needs in allowed for t, _, needs in precedents])
+        column.append(like_unanswerable(own[text], vectors[usable], answerable[usable], k))
     return np.array(column)
 
 
@@ -149,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     rows[:, FEATURES.index("like_nearest")] = left_out_precedent_feature(
         questions, ids, precedents, assistant.retriever.embedder.embed, 1)
     model = fit(rows, labels, [row_id.split("/")[0] for row_id in ids])
-    model["precedents"] = [{"question": q, "answerable": a} for q, a in precedents]
+    model["precedents"] = [{"question": q, "answerable": a, "visibility": v}
+                           for q, a, v in precedents]
     model["questions"] = args.questions.name
     model["fitted"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(model, indent=1) + "\n")

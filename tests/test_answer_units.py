@@ -219,24 +219,27 @@ def test_a_question_like_the_ones_the_documents_did_not_answer_scores_higher():
     assert like_unanswerable(_unit(1, 0), precedents, answerable) == 0.0  # another embedder
 
 
-def test_a_question_is_never_its_own_precedent():
+def test_a_question_is_never_its_own_precedent_and_public_callers_see_public_ones_only():
     """The dev set is measured as new questions are: a precedent worded as the question asked
-    (spacing and case aside) is left out."""
+    (spacing and case aside) is left out. A precedent only a cleared caller has answered is
+    used for cleared callers only."""
     texts = {"what is the parking policy?": (1, 0, 0), "who chairs the board?": (0, 1, 0),
              "who sits on the board?": (0, 0.9, 0.1)}
     model = Model((0.0,) * len(FEATURES), 0.0, 0.5,
-                  precedents=(("What is the parking policy?", False),
-                              ("Who chairs the board?", True), ("Who sits on the board?", True)))
+                  precedents=(("What is the parking policy?", False, "public"),
+                              ("Who chairs the board?", True, "public"),
+                              ("Who sits on the board?", True, "confidential")))
     answerer = UnitAnswerer(Settings(_env_file=None), model=model,
                             embed_query=lambda q: _unit(*texts[" ".join(q.split()).lower()]),
                             embed_texts=lambda ts: np.array([_unit(*texts[t.lower()]) for t in ts]))
     assert answerer.like_unanswerable("what is the  parking policy?") == 0.0  # no other kind
-    assert answerer.like_unanswerable("Who chairs the board?") < 0
+    assert answerer.like_unanswerable("Who chairs the board?") == 0.0  # its twin is confidential
+    assert answerer.like_unanswerable("Who chairs the board?", "confidential") < 0
 
 
-def test_only_questions_answered_alike_under_every_clearance_are_precedents():
-    """A question only a cleared caller has answered (the Southwark paper's) is no precedent:
-    nothing a public caller cannot see shapes the feature they are scored on."""
+def test_a_question_only_a_cleared_caller_has_answered_is_a_precedent_for_them_only():
+    """A question only a cleared caller has answered (the Southwark paper's) is a precedent
+    for cleared callers only: nothing a public caller cannot see shapes their feature."""
     from evals.dataset import Question
     from evals.fit import precedents_of
 
@@ -246,8 +249,10 @@ def test_only_questions_answered_alike_under_every_clearance_are_precedents():
                  Question("c", "What is the parking policy?", False, "unanswerable", {})]
     ids = [f"{q}/{c}" for q in "abc" for c in ("public", "confidential")]
     labels = np.array([1, 1, 0, 1, 0, 0])
-    assert precedents_of(questions, labels, ids) == [("What is a place-based partnership?", True),
-                                                     ("What is the parking policy?", False)]
+    assert precedents_of(questions, labels, ids) == [
+        ("What is a place-based partnership?", True, "public"),
+        ("Who prepared the Southwark analysis?", True, "confidential"),
+        ("What is the parking policy?", False, "public")]
 
 
 def test_fitting_reports_cross_validated_figures_and_a_threshold():
