@@ -49,6 +49,8 @@ SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|typ
              r"responsibilities|duties|benefits|challenges|activities|capabilities|models|"
              r"arrangements|sub-committees|committees|recommendations|requirements|issues|"
              r"barriers|lessons|actions|groups|organisations|partners|documents|features")
+# "what are s75 agreements used for?" asks what something is for, not for a set
+PURPOSE = re.compile(r"\b(used|meant|supposed|intended)\s+(for|to)\b", re.I)
 LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+){{0,2}}"
                   rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b|"
                   r"\bwhat (are|were) (they|these|those)\b|\b(list|name) (them|these|those)\b",
@@ -106,7 +108,7 @@ def answer_type(question: str) -> str:
         return "who"
     if defined_term(question):
         return "define"
-    if LIST.search(question):
+    if LIST.search(question) and not PURPOSE.search(question):
         return "list"
     return "fact"
 

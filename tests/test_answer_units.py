@@ -41,6 +41,8 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("the sandwell paper's principles - what are they", "list"),
     ("the key lines of enquiry in the guide - can you list them?", "list"),
     ("What should ICS leaders confirm about their arrangements for 2022/23?", "fact"),
+    ("what are s75 agreements used for at place?", "fact"),  # what it is for, not a set
+    ("what are place boards meant to do?", "fact"),
     ("How is place defined?", "fact"),
     ("lga postal address on the back of the guidance?", "contact"),
     ("What is the LGA's address?", "contact"),
