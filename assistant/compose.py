@@ -33,6 +33,8 @@ SECTION_FOLLOWS = 2  # pieces after the opening of a section the question names 
 NAMED_SECTIONS = 2  # chunks where a section the question names in full begins
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
 MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
+NEAR_COPY_WORDS = 8  # words: shorter pieces share words without saying the same thing
+NEAR_COPY_SHARE = 0.9  # of the shorter piece's distinct words, found in the other
 COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|versus|vs\.?|"
                      r"contrast|whereas|each of)\b", re.I)
 
@@ -82,21 +84,32 @@ def covers_for(question: str, hits: Sequence[Hit],
 
 
 def _texts(unit: Unit) -> set[str]:
-    """A unit's pieces, compared without spacing, case or punctuation: the same words printed
-    twice (a table cell and the paragraph that repeats it, "managementPlace-based") are one."""
-    return {_letters(t) for t in (unit.lead.text, *(i.text for i in unit.items))}
+    """A unit's pieces as lower-case words: compared without spacing or punctuation, the same
+    words printed twice (a table cell and the paragraph that repeats it, "managementPlace-based")
+    are one."""
+    return {" ".join(re.findall(r"[a-z0-9]+", t.lower()))
+            for t in (unit.lead.text, *(i.text for i in unit.items))}
 
 
-def _letters(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+def _restates(mine: str, old: str) -> bool:
+    """The same piece, one inside a longer one, or a near-copy: nearly all of the shorter one's
+    words in the other (a guidance's summary and body often print one sentence twice, a few
+    words apart: "...until the legislation [passes through Parliament and] receives Royal
+    Assent")."""
+    mine_letters, old_letters = mine.replace(" ", ""), old.replace(" ", "")
+    if mine_letters == old_letters or (min(len(mine_letters), len(old_letters)) >= MIN_REPEAT
+                                       and (mine_letters in old_letters
+                                            or old_letters in mine_letters)):
+        return True
+    mine_words, old_words = set(mine.split()), set(old.split())
+    shorter = min(len(mine_words), len(old_words))
+    return (shorter >= NEAR_COPY_WORDS
+            and len(mine_words & old_words) >= NEAR_COPY_SHARE * shorter)
 
 
 def _repeats(unit: Unit, seen: set[str]) -> bool:
-    """Whether a unit says again what the answer already quotes (the same piece, or one inside
-    a longer one)."""
-    return any(mine == old or (min(len(mine), len(old)) >= MIN_REPEAT
-                               and (mine in old or old in mine))
-               for mine in _texts(unit) for old in seen)
+    """Whether a unit says again what the answer already quotes."""
+    return any(_restates(mine, old) for mine in _texts(unit) for old in seen)
 
 
 def passage_coverage(question: str, passages: Sequence[Hit]) -> float:

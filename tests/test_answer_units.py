@@ -362,6 +362,27 @@ def test_the_same_words_printed_twice_are_quoted_once():
     assert sum("partners agree options to align" in t for t in texts) == 1
 
 
+def test_a_sentence_printed_again_a_few_words_apart_is_quoted_once():
+    """A guidance's summary and body often say one thing twice in nearly the same words."""
+    summary = chunk("Elements of this guidance are subject to change until the legislation passes "
+                    "through Parliament and receives Royal Assent.\nWe welcome feedback.")
+    body = chunk("Elements of this guidance are subject to change until the legislation receives "
+                 "Royal Assent.\nGuidance on place leadership follows.", ordinal=1)
+    question = "could the guidance change before royal assent"
+    scored = score_units(question, units_of(summary, 0) + units_of(body, 1))
+    texts = [u.lead.text for u in select_units(question, scored, [Hit(summary, 1.0),
+                                                                   Hit(body, 0.9)])]
+    assert sum("subject to change" in t for t in texts) == 1
+    # sharing many words is not saying the same thing: two different options both stay
+    options = chunk("The committee of a statutory body can hold a delegated budget set by it.\n"
+                    "A joint committee of two statutory bodies can hold a pooled budget agreed by "
+                    "both of them.")
+    question = "which committees can hold a budget"
+    scored = score_units(question, units_of(options, 0))
+    texts = [u.lead.text for u in select_units(question, scored, [Hit(options, 1.0)])]
+    assert len(texts) == 2
+
+
 @pytest.mark.parametrize("question, term", [
     ("What is a place-based partnership?", "place-based partnership"),
     ("what's a consultative forum?", "consultative forum"),
