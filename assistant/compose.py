@@ -20,6 +20,7 @@ from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import keyword_query, query_terms, retrieval_query, terms_of
+from ingest.layout import COVER_LABELS
 from assistant.units import (Sentence, Unit, next_in_section, piece_after, sentences_of,
                              units_of)
 from core.models import Answer, AnswerPart, Chunk, Citation, Hit, StreamEvent, Turn
@@ -131,6 +132,30 @@ def named_documents(question: str, hits: Sequence[Hit]) -> list[str]:
     return list(dict.fromkeys(h.chunk.doc_id for h in hits if h.chunk.doc_id in named))
 
 
+COVER_FIELD = re.compile(r"^(?P<label>" + "|".join(COVER_LABELS) + r")\b:?")
+
+
+def cover_field(unit: Unit) -> str | None:
+    """The label of the cover-sheet field a unit is ("Author", "Action Required"), if it is
+    one: a paper's metadata, printed on its first page."""
+    lead = unit.lead
+    match = COVER_FIELD.match(lead.text)
+    return match["label"] if match and lead.chunk.page_of(lead.offset) <= 1 else None
+
+
+def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
+    """A cover-sheet field that supports an answer it is not part of: a paper's author,
+    purpose or conflicts of interest say nothing about what its body says, unless the question
+    is about the paper (its author, date, contact), names the field, or is answered from the
+    cover sheet itself."""
+    label = cover_field(candidate)
+    if label is None or cover_field(first) is not None:
+        return False
+    if answer_type(question) in FRONT_MATTER_TYPES + ("who",):
+        return False
+    return not query_terms(label) & query_terms(question)
+
+
 def _list_opening(piece: Sentence | None, scored: Sequence[Scored]) -> Unit | None:
     """The list a piece introduces, among the candidate units."""
     if piece is None:
@@ -182,6 +207,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     for candidate in scored[1:]:
         if support == 0 or candidate.score < SUPPORT_SHARE * first.score:
             break
+        if off_cover(question, first.unit, candidate.unit):
+            continue
         if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
                                                and candidate.score < TIED * first.score):
             continue  # a list answer is that list (or two lists scored alike); support is prose

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.answerability import FEATURES, Features, Model, like_unanswerable, load_model
 from assistant.compose import UnitAnswerer, compose, covers_for, named_documents, select_units
-from assistant.evidence import answer_type, score_units, without_exclusions
+from assistant.evidence import Scored, answer_type, score_units, without_exclusions
 from assistant.retrieve import document_names
 from assistant.units import units_of
 from core.models import Chunk, Hit
@@ -381,6 +381,28 @@ def test_a_sentence_printed_again_a_few_words_apart_is_quoted_once():
     scored = score_units(question, units_of(options, 0))
     texts = [u.lead.text for u in select_units(question, scored, [Hit(options, 1.0)])]
     assert len(texts) == 2
+
+
+def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():
+    """A paper's author or conflicts of interest say nothing about what its body says."""
+    cover = chunk("Author: Matthew Tait, Interim Chief Delivery Officer\n"
+                  "Conflicts of Interest Board members are likely to be members of partnerships")
+    body = chunk("Subject matter experts for other functions will attend as requested.",
+                 ordinal=1, page_map=((0, 8),))
+    hits = [Hit(body, 1.0), Hit(cover, 0.9)]
+    answer_unit, author, conflicts = units_of(body, 0) + units_of(cover, 1)
+
+    def answer(question: str) -> list[str]:
+        scored = [Scored(answer_unit, 1.0, 0.8, 0.0, 0.0), Scored(conflicts, 0.9, 0.7, 0.0, 0.0),
+                  Scored(author, 0.8, 0.6, 0.0, 0.0)]
+        return [u.lead.text for u in select_units(question, scored, hits)]
+
+    texts = answer("which functions attend place meetings as requested")
+    assert texts[0].startswith("Subject matter experts")
+    assert not any(t.startswith(("Author", "Conflicts")) for t in texts)
+    # a question about the paper, or one naming the field, has it in its answer
+    assert any(t.startswith("Author") for t in answer("who wrote the paper on functions"))
+    assert any(t.startswith("Conflicts") for t in answer("any conflicts of interest declared?"))
 
 
 @pytest.mark.parametrize("question, term", [
