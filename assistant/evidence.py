@@ -55,9 +55,17 @@ LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+)
                   rf"({SET_NOUNS})\b|^\s*(list|name)\b|\bwhat (does|do|will) .{{1,60}} do\b|"
                   r"\bwhat (are|were) (they|these|those)\b|\b(list|name) (them|these|those)\b",
                   re.I)
-DEFINE = re.compile(r"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+(?:an?\s+|the\s+)?"
-                    r"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})\s*\??\s*$", re.I)
-DEFINING_VERB = r"\s+(?:is|are|means|refers to|will be)\b"
+TERM = r"(?:an?\s+|the\s+)?(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){0,3})"
+DEFINE = (  # the ways staff ask what a term means
+    re.compile(rf"^\s*(?:what\s+(?:is|are)|what'?s|define)\s+{TERM}\s*\??\s*$", re.I),
+    re.compile(rf"^\s*how\s+(?:does|do)\s+.+?\s+define\s+{TERM}\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what\s+(?:is|are|'s)\s+meant\s+by\s+(?:an?\s+|the\s+)?['\"]?"
+               rf"(?P<subject>[\w&'-]+(?:\s+[\w&'-]+){{0,3}}?)['\"]?"
+               rf"(?:\s+(?:in|at|for|under)\s+.+)?\s*\??\s*$", re.I),
+    re.compile(rf"^\s*what\s+does\s+{TERM}\s+mean\s*\??\s*$", re.I),
+)
+# "X are collaborative arrangements", "X are constituted as": not "X are already seizing ..."
+DEFINING_VERB = r"\s+(?:(?:is|are)(?!\s+(?:\w+ly\s+|already\s+|also\s+)?\w+ing\b)|means|refers to|will be)\b"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents|annex\w*|append\w*|attach\w*)\b",
                               re.I)
 CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
@@ -116,7 +124,7 @@ def answer_type(question: str) -> str:
 def defined_term(question: str) -> str | None:
     """What "What is a joint committee?" asks to have defined, if the question is just that
     (a set noun makes it a list question: "What are the options?")."""
-    match = DEFINE.match(question)
+    match = next((m for pattern in DEFINE if (m := pattern.match(question))), None)
     if match is None or re.search(rf"\b({SET_NOUNS})\b", match["subject"], re.I):
         return None
     return match["subject"]

@@ -409,6 +409,11 @@ def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():
     ("What is a place-based partnership?", "place-based partnership"),
     ("what's a consultative forum?", "consultative forum"),
     ("What are HWBs?", "HWBs"),
+    ("How does the Thriving Places guidance define place-based partnerships?",
+     "place-based partnerships"),
+    ("what is meant by mutual accountability in a place-based partnership?",
+     "mutual accountability"),
+    ("what does ICP mean?", "ICP"),
     ("What are the options?", None),  # a set: a list question
     ("What is the role of the Place Partnership Lead in Barking?", None),  # not just a term
 ])
@@ -424,6 +429,9 @@ def test_a_definition_is_the_sentence_that_says_what_it_is_or_opens_its_row():
                      "each place-based partnership and what functions it will carry out.\n"
                      "- Place-based partnerships are collaborative arrangements formed by the "
                      "organisations responsible for care in a locality.", ordinal=1)
+    seizing = chunk("Place-based partnerships are already seizing opportunities to support people "
+                    "in their communities.", ordinal=2)
+    assert not score_units("What is a place-based partnership?", units_of(seizing, 0))[0].typed
     best = score_units("What is a place-based partnership?", units_of(guidance, 0))[0]
     assert best.unit.lead.text.startswith("Place-based partnerships are collaborative")
     assert best.typed == 1.0
