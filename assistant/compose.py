@@ -156,6 +156,10 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     return not query_terms(label) & query_terms(question)
 
 
+def _page(piece: Sentence) -> tuple[str, int]:
+    return piece.chunk.doc_id, piece.chunk.page_of(piece.offset)
+
+
 def _list_opening(piece: Sentence | None, scored: Sequence[Scored]) -> Unit | None:
     """The list a piece introduces, among the candidate units."""
     if piece is None:
@@ -188,6 +192,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 break
             if following is None or _repeats(Unit(following), seen):
                 break
+            if unit is not first.unit and _page(following) != _page(last.lead):
+                break  # a supporting unit's next piece over the page is a citation elsewhere
             last = Unit(following)
             chosen.append(last)
             seen.update(_texts(last))

@@ -405,6 +405,22 @@ def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():
     assert any(t.startswith("Conflicts") for t in answer("any conflicts of interest declared?"))
 
 
+def test_a_supporting_unit_does_not_run_on_over_the_page():
+    """What follows a supporting sentence on the next page is another page's citation; what
+    follows the answer itself is still quoted (the answer often follows the matched line)."""
+    answer_text = "Place directors report to the Chief Delivery Officer."
+    first = chunk(f"{answer_text}\nThey may escalate to the Chief Executive.",
+                  page_map=((0, 7), (len(answer_text) + 1, 8)))
+    support_text = "The Chief Delivery Officer chairs the place directors' forum."
+    support = chunk(f"{support_text}\nThe forum meets monthly in Oxford.", ordinal=1,
+                    page_map=((0, 3), (len(support_text) + 1, 4)))
+    hits = [Hit(first, 1.0), Hit(support, 0.9)]
+    (lead, *_), (other, *_) = units_of(first, 0), units_of(support, 1)
+    scored = [Scored(lead, 1.0, 0.8, 0.0, 0.0), Scored(other, 0.9, 0.7, 0.0, 0.0)]
+    texts = [u.lead.text for u in select_units("who do place directors report to", scored, hits)]
+    assert texts == [answer_text, "They may escalate to the Chief Executive.", support_text]
+
+
 @pytest.mark.parametrize("question, term", [
     ("What is a place-based partnership?", "place-based partnership"),
     ("what's a consultative forum?", "consultative forum"),
