@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT_SET, KINDS, DatasetError,
+from evals.dataset import (DEV_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET, HOLDOUT_SET, KINDS,
+                           DatasetError,
                            Question, load_corpus_pages, load_questions, parse_question,
                            read_manifest, validate_question, validate_questions)
 
@@ -89,12 +90,25 @@ def test_third_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
     assert not {q.id for q in holdout3} & {q.id for q in others}
 
 
+def test_fourth_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
+    holdout4 = load_questions(HOLDOUT4_SET)
+    assert len(holdout4) >= 50
+    assert validate_questions(holdout4, CORPUS) == []
+    kinds = Counter(q.kind for q in holdout4)
+    assert kinds["unanswerable"] + kinds["false_premise"] >= 25
+    assert kinds["paraphrase"] + kinds["sloppy"] >= 10 and kinds["confidential_probe"] >= 3
+    others = (questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
+              + load_questions(HOLDOUT3_SET))
+    assert not {q.question.casefold() for q in holdout4} & {q.question.casefold() for q in others}
+    assert not {q.id for q in holdout4} & {q.id for q in others}
+
+
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
     def words(text: str) -> str:
         return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
 
-    asked = {words(q.question) for path in (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET)
-             for q in load_questions(path)}
+    sets = (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET)
+    asked = {words(q.question) for path in sets for q in load_questions(path)}
     assert not asked & {words(q) for q in HAND_TRIED}
 
 
