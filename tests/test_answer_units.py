@@ -352,13 +352,18 @@ def test_each_document_of_a_comparison_brings_what_follows_its_best_unit():
     assert "The post also reports into the Council and the ICB." in texts
 
 
+def quoted(question: str, *chunks: Chunk) -> list[str]:
+    """The leads of the units an answer quotes from these chunks, retrieved in this order."""
+    units = [u for rank, c in enumerate(chunks) for u in units_of(c, rank)]
+    hits = [Hit(c, 1.0 - 0.1 * rank) for rank, c in enumerate(chunks)]
+    return [u.lead.text for u in select_units(question, score_units(question, units), hits)]
+
+
 def test_the_same_words_printed_twice_are_quoted_once():
     table = chunk("2 Align management Place-based partners agree options to align and share "
                   "resources.\nAlign managementPlace-based partners agree options to align and "
                   "share resources.\nPartners agree options for pooled budgets.")
-    question = "what options do place-based partners agree"
-    scored = score_units(question, units_of(table, 0))
-    texts = [u.lead.text for u in select_units(question, scored, [Hit(table, 1.0)])]
+    texts = quoted("what options do place-based partners agree", table)
     assert sum("partners agree options to align" in t for t in texts) == 1
 
 
@@ -368,19 +373,13 @@ def test_a_sentence_printed_again_a_few_words_apart_is_quoted_once():
                     "through Parliament and receives Royal Assent.\nWe welcome feedback.")
     body = chunk("Elements of this guidance are subject to change until the legislation receives "
                  "Royal Assent.\nGuidance on place leadership follows.", ordinal=1)
-    question = "could the guidance change before royal assent"
-    scored = score_units(question, units_of(summary, 0) + units_of(body, 1))
-    texts = [u.lead.text for u in select_units(question, scored, [Hit(summary, 1.0),
-                                                                   Hit(body, 0.9)])]
+    texts = quoted("could the guidance change before royal assent", summary, body)
     assert sum("subject to change" in t for t in texts) == 1
     # sharing many words is not saying the same thing: two different options both stay
     options = chunk("The committee of a statutory body can hold a delegated budget set by it.\n"
                     "A joint committee of two statutory bodies can hold a pooled budget agreed by "
                     "both of them.")
-    question = "which committees can hold a budget"
-    scored = score_units(question, units_of(options, 0))
-    texts = [u.lead.text for u in select_units(question, scored, [Hit(options, 1.0)])]
-    assert len(texts) == 2
+    assert len(quoted("which committees can hold a budget", options)) == 2
 
 
 def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():

@@ -65,42 +65,41 @@ def test_dev_set_is_big_enough_and_covers_every_document_and_kind(questions):
     assert min(kinds[k] for k in ("list", "table", "front_matter", "who", "comparison")) >= 6
 
 
+def assert_frozen_and_apart(held: list[Question], others: list[Question], size: int) -> None:
+    """A holdout is large enough, valid against the corpus, and shares no question or id with
+    the sets written before it."""
+    assert len(held) >= size
+    assert validate_questions(held, CORPUS) == []
+    assert not {q.question.casefold() for q in held} & {q.question.casefold() for q in others}
+    assert not {q.id for q in held} & {q.id for q in others}
+
+
 def test_second_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
     holdout2 = load_questions(HOLDOUT2_SET)
-    assert len(holdout2) >= 60
-    assert validate_questions(holdout2, CORPUS) == []
+    assert_frozen_and_apart(holdout2, questions + load_questions(HOLDOUT_SET), 60)
     # comparisons replace multi_doc; definitions joined the dev set after holdout2 was frozen
     assert {q.kind for q in holdout2} == set(KINDS) - {"multi_doc", "definition"}
     assert {d for q in holdout2 for d in q.docs} == set(read_manifest(CORPUS))
-    others = questions + load_questions(HOLDOUT_SET)
-    assert not {q.question.casefold() for q in holdout2} & {q.question.casefold() for q in others}
-    assert not {q.id for q in holdout2} & {q.id for q in others}
 
 
 def test_third_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
     holdout3 = load_questions(HOLDOUT3_SET)
-    assert len(holdout3) >= 60
-    assert validate_questions(holdout3, CORPUS) == []
+    others = questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
+    assert_frozen_and_apart(holdout3, others, 60)
     assert {q.kind for q in holdout3} >= {"list", "table", "front_matter", "who", "comparison",
                                          "paraphrase", "unanswerable", "false_premise",
                                          "confidential_probe"}
     assert {d for q in holdout3 for d in q.docs} == set(read_manifest(CORPUS))
-    others = questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
-    assert not {q.question.casefold() for q in holdout3} & {q.question.casefold() for q in others}
-    assert not {q.id for q in holdout3} & {q.id for q in others}
 
 
 def test_fourth_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions):
     holdout4 = load_questions(HOLDOUT4_SET)
-    assert len(holdout4) >= 50
-    assert validate_questions(holdout4, CORPUS) == []
+    others = (questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
+              + load_questions(HOLDOUT3_SET))
+    assert_frozen_and_apart(holdout4, others, 50)
     kinds = Counter(q.kind for q in holdout4)
     assert kinds["unanswerable"] + kinds["false_premise"] >= 25
     assert kinds["paraphrase"] + kinds["sloppy"] >= 10 and kinds["confidential_probe"] >= 3
-    others = (questions + load_questions(HOLDOUT_SET) + load_questions(HOLDOUT2_SET)
-              + load_questions(HOLDOUT3_SET))
-    assert not {q.question.casefold() for q in holdout4} & {q.question.casefold() for q in others}
-    assert not {q.id for q in holdout4} & {q.id for q in others}
 
 
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
