@@ -248,7 +248,8 @@ class GateCheck:
 
 GATE_METRICS = {"max_confidential_leaks": "confidential_leaks", "min_hit_at_5_page": "hit@5_page",
                 "min_refusal_unanswerable": "refusal_rate_unanswerable",
-                "min_key_fact_recall": "key_fact_recall"}
+                "min_key_fact_recall": "key_fact_recall", "min_answered_rate": "answered_rate",
+                "min_citation_page_precision": "citation_page_precision"}
 
 
 def load_thresholds(path: Path = THRESHOLDS) -> dict[str, Any]:

@@ -39,10 +39,12 @@ def _named(checks, name: str):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["max_confidential_leaks", "min_hit_at_5_page",
-                                  "min_refusal_unanswerable", "min_key_fact_recall"])
+                                  "min_refusal_unanswerable", "min_key_fact_recall",
+                                  "min_answered_rate", "min_citation_page_precision"])
 def test_dev_set_meets_each_gate_threshold(checks, name):
     """No confidential leak under public clearance; hit@5 (doc, page), refusal of the
-    unanswerable and key-fact recall at or above evals/thresholds.toml, per clearance."""
+    unanswerable, key-fact recall, answered rate and citation page precision at or above
+    evals/thresholds.toml, per clearance."""
     for check in _named(checks, name):
         assert check.passed, check.message
 
@@ -165,7 +167,8 @@ def test_gate_checks_compare_each_figure_with_its_threshold():
 def test_thresholds_file_holds_the_agreed_gate():
     assert load_thresholds() == {
         "max_confidential_leaks": 0, "min_hit_at_5_page": 0.95, "min_refusal_unanswerable": 0.68,
-        "min_key_fact_recall": 0.73, "clearances": ["public", "confidential"]}
+        "min_key_fact_recall": 0.73, "min_answered_rate": 0.92,
+        "min_citation_page_precision": 0.70, "clearances": ["public", "confidential"]}
 
 
 def test_report_and_compare_are_written_from_a_run(tmp_path, capsys):
