@@ -821,3 +821,23 @@ def test_a_bare_label_is_shown_under_its_section_heading():
     assert answer.citations[0].quote.startswith("What:")  # the quote stays verbatim
     sentence = _sectioned([("Roles", ["The lead convenes partners."])])
     assert compose(units_of(sentence, 0)[1:2]).answer == "The lead convenes partners. [1]"
+
+
+def test_a_table_row_is_quoted_whole_and_prose_takes_one_following_sentence():
+    """A table's row is one paragraph whose sentences answer together ("Promote health and
+    wellbeing ... This could include improving the quality of housing ..."); the next row,
+    and in prose the second sentence after the answer, are not part of it."""
+    rows = ("Promote health and wellbeing The partnership works with local agencies on the wider "
+            "determinants of health. This may include aligning plans with public health. This "
+            "could include improving the quality of housing and air quality.\n"
+            "Align management Place-based partners agree options to share resources.")
+    table = chunk(rows, section="Table 1: Potential activities of place-based partnerships")
+    texts = quoted("table 1 promote health and wellbeing row - what sort of things count", table)
+    assert texts[:3] == ["Promote health and wellbeing The partnership works with local agencies "
+                         "on the wider determinants of health.",
+                         "This may include aligning plans with public health.",
+                         "This could include improving the quality of housing and air quality."]
+    assert not any("Align management" in t for t in texts)
+    prose = chunk(rows, section="Working with local agencies")
+    texts = quoted("table 1 promote health and wellbeing row - what sort of things count", prose)
+    assert "This could include improving the quality of housing and air quality." not in texts[:2]
