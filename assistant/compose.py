@@ -188,9 +188,8 @@ def rest_of_row(unit: Unit) -> int:
 
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
     """The best unit first, then the piece that follows it in its section (the rest of its row
-    in a table), then up to two
-    supporting units that add something new; a comparison gets the best unit of each document
-    it names."""
+    in a table), then up to two supporting units that add something new; a comparison gets the
+    best unit of each document it names."""
     first = scored[0]
     chosen: list[Unit] = []
     seen: set[str] = set()
