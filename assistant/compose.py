@@ -19,7 +19,8 @@ from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswera
 from assistant.evidence import Scored, answer_type, score_units
 from assistant.refusal import quantity_unstated, question_subject, unsupported_names
 from assistant.retrieve import named_documents as documents_named
-from assistant.retrieve import keyword_query, query_terms, retrieval_query, terms_of
+from assistant.retrieve import (document_names, keyword_query, query_terms, retrieval_query,
+                                terms_of)
 from ingest.layout import COVER_LABELS
 from assistant.units import (Sentence, Unit, next_in_section, piece_after, sentences_of,
                              units_of)
@@ -113,13 +114,15 @@ def _repeats(unit: Unit, seen: set[str]) -> bool:
     return any(_restates(mine, old) for mine in _texts(unit) for old in seen)
 
 
-def passage_coverage(question: str, passages: Sequence[Hit]) -> float:
-    """Share of the question's terms that occur anywhere in the passages (with their titles):
-    a question whose main words no passage uses is asking about something else."""
+def passage_coverage(question: str, passages: Sequence[Hit],
+                     names: frozenset[str] = frozenset()) -> float:
+    """Share of the question's terms that occur anywhere in the passages (with their titles,
+    and the words naming their documents): a question whose main words no passage uses is
+    asking about something else."""
     terms = query_terms(question)
     if not terms:
         return 0.0
-    found: set[str] = set().union(*terms_of([
+    found: set[str] = set(names).union(*terms_of([
         f"{h.chunk.title} {h.chunk.organisation} {h.chunk.section} {h.chunk.text}"
         for h in passages]))
     return len(terms & found) / len(terms)
@@ -351,19 +354,25 @@ class UnitAnswerer:
         that no document the caller may read ever uses."""
         return self.unmentioned_subject(question, clearance) == 1.0
 
-    def unmentioned_subject(self, question: str, clearance: str) -> float:
+    def unmentioned_subject(self, question: str, clearance: str,
+                            names: frozenset[str] = frozenset()) -> float:
         """Share of the words naming what a what/which question asks for that no document
         the caller may read uses: "indemnity or insurance cover" is mostly unmentioned even
         though "cover" is printed somewhere."""
-        return self.unknown_share(" ".join(question_subject(question)), clearance)
+        return self.unknown_share(" ".join(question_subject(question)), clearance, names)
 
-    def unknown_share(self, text: str, clearance: str) -> float:
+    def unknown_share(self, text: str, clearance: str,
+                      names: frozenset[str] = frozenset()) -> float:
         """Share of the text's terms that no document the caller may read ever uses
-        ("parking", "by-election"): checked against the caller's own vocabulary only."""
+        ("parking", "by-election"): checked against the caller's own vocabulary only. Words
+        that name a retrieved document ("swbh" of swbh-trust-board-...) are known: they name
+        the paper, which never calls itself by its id."""
         terms = query_terms(text)
         if self.known_terms is None or not terms:
             return 0.0
-        return 1 - len(self.known_terms(terms, visible_to(clearance))) / len(terms)
+        unnamed = terms - names
+        known = self.known_terms(unnamed, visible_to(clearance)) if unnamed else set()
+        return 1 - (len(known) + len(terms & names)) / len(terms)
 
     def features(self, question: str, hits: Sequence[Hit], best: Scored | None,
                  clearance: str) -> Features:
@@ -371,15 +380,17 @@ class UnitAnswerer:
         passages = hits[:CHUNKS_CONSIDERED]
         texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
         pieces = [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
+        names = frozenset(query_terms(" ".join(
+            {n for h in passages for n in document_names(h.chunk)})))
         return Features(
             similarity=max((h.similarity for h in passages if h.similarity is not None),
                            default=0.0),
             coverage=best.coverage if best else 0.0,
             typed=best.typed if best else 0.0,
             meaning=best.meaning if best else 0.0,
-            passage_coverage=passage_coverage(question, passages),
-            unknown_terms=self.unknown_share(question, clearance),
-            unknown_subject=self.unmentioned_subject(question, clearance),
+            passage_coverage=passage_coverage(question, passages, names),
+            unknown_terms=self.unknown_share(question, clearance, names),
+            unknown_subject=self.unmentioned_subject(question, clearance, names),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_quantity=float(quantity_unstated(question, pieces)),
             like_unanswerable=self.like_unanswerable(question, clearance),

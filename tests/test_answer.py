@@ -241,6 +241,24 @@ def test_the_share_of_what_is_asked_for_that_no_document_names_is_a_feature(assi
     assert assistant.ask(question, "public").refused
 
 
+def test_a_word_naming_a_retrieved_paper_is_not_an_unknown_word(assistant):
+    """Staff call a paper by its short name ("swbh", the id of the Sandwell and West
+    Birmingham paper), which its pages never print: that word names the passages' document,
+    it is not a subject the documents never mention."""
+    from assistant.compose import CHUNKS_CONSIDERED, passage_coverage
+
+    answerer = assistant.answerer
+    question = "swbh paper - what governance principles does it set out?"
+    hits = assistant.retriever.retrieve(question, "public")
+    assert hits[0].chunk.doc_id.startswith("swbh-")
+    assert answerer.unknown_share(question, "public") > 0  # no page prints "swbh"
+    features = answerer.features(question, hits, answerer.scored_units(question, hits)[0],
+                                 "public")
+    assert features.unknown_terms == 0
+    assert features.passage_coverage > passage_coverage(question, hits[:CHUNKS_CONSIDERED])
+    assert not assistant.ask(question, "public").refused
+
+
 def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistant, caplog):
     question = "What shortages does the place partnership face?"  # only the paper says it
     assert assistant.answerer.asks_about_the_unmentioned(question, "public")
