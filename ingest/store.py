@@ -505,7 +505,11 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "comms": "communications", "reqs": "requirements", "cttee": "committee",
              "approx": "approximately", "yr": "year", "yrs": "years", "mtg": "meeting",
              "mtgs": "meetings", "reps": "representatives", "doc": "document",
-             "docs": "documents",
+             "docs": "documents", "ceo": "chief executive", "ceos": "chief executives",
+             "neds": "non-executive directors", "ned": "non-executive director",
+             "regs": "regulations", "oxon": "oxfordshire", "feb": "february",
+             "apr": "april", "aug": "august", "oct": "october", "nov": "november",
+             "fte": "full-time equivalent", "wte": "whole-time equivalent",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}
