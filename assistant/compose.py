@@ -281,10 +281,25 @@ def with_its_heading(lead: Sentence, text: str) -> str:
     return f"{heading} — {text}" if heading and heading.lower() != text.lower() else text
 
 
+def continues(previous: Sentence, unit: Unit) -> bool:
+    """Whether a lone sentence is printed straight after the one quoted before it, on its page:
+    the two are one passage, quoted and cited once ("... sustainability. This may include
+    ..." is one citation, not two)."""
+    lead = unit.lead
+    if unit.items or lead.is_item or previous.is_item or lead.chunk.id != previous.chunk.id:
+        return False
+    end = previous.offset + len(previous.text)
+    if lead.offset <= end or lead.chunk.text[end:lead.offset].strip():
+        return False  # not next to it, or something (a paragraph number) stands between
+    return (_page(lead) == _page(previous)
+            and lead.chunk.section_of(lead.offset) == previous.chunk.section_of(previous.offset))
+
+
 def compose(units: Sequence[Unit]) -> Answer:
     """Each unit's lead, then a list's items under it. One citation per quote: a list printed
-    on one page is one quote (its intro and items), marked once where it starts. A lone list
-    item is a bullet only when it answers first."""
+    on one page is one quote (its intro and items), marked once where it starts; sentences
+    printed one after the other are one quote, marked where it ends. A lone list item is a
+    bullet only when it answers first."""
     lines: list[str] = []
     parts: list[AnswerPart] = []
     citations: list[Citation] = []
@@ -300,7 +315,19 @@ def compose(units: Sequence[Unit]) -> Answer:
             numbers[key] = citations[-1].n
         return numbers[key]
 
+    run: tuple[Sentence, int] | None = None  # the last lone sentence quoted, and its number
     for unit in units:
+        if run is not None and continues(run[0], unit):
+            piece, n = unit.lead, run[1]
+            text = neutralise_markers(piece.text)
+            lines[-1] = f"{lines[-1].removesuffix(f' [{n}]')} {text} [{n}]"
+            parts[-1] = parts[-1].model_copy(update={"citations": []})
+            parts.append(AnswerPart(text=text, citations=[n]))
+            citations[n - 1] = citations[n - 1].model_copy(
+                update={"quote": f"{citations[n - 1].quote} {text}"})
+            run = (piece, n)
+            continue
+        run = None
         base = min((i.depth for i in unit.items), default=0)
         for group in page_groups(unit):
             n = cite(group)
@@ -312,9 +339,11 @@ def compose(units: Sequence[Unit]) -> Answer:
                 # prose, or under a list it would read as one of that list's items
                 bullet = piece.is_item and not unit.items and unit is units[0]
                 if piece is unit.lead and not bullet:
-                    text = with_its_heading(piece, text)
-                    lines.append(f"{text}{suffix}")
-                    parts.append(AnswerPart(text=text, citations=marker))
+                    labelled = with_its_heading(piece, text)
+                    lines.append(f"{labelled}{suffix}")
+                    parts.append(AnswerPart(text=labelled, citations=marker))
+                    if not unit.items and labelled == text:
+                        run = (piece, n)
                     continue
                 indent = "  " * max(piece.depth - base, 0) if piece is not unit.lead else ""
                 lines.append(f"{indent}- {text}{suffix}")

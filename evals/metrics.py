@@ -158,6 +158,7 @@ class CaseScores:
     error: str | None = None
     judged: dict[str, float] = field(default_factory=dict)
     words: int | None = None  # answer length in words (citation markers not counted)
+    cited: int | None = None  # citations the answer carries
     doc_coverage: float | None = None  # questions with two or more visible gold documents
     corrected: bool | None = None  # false premises: the answer states the correction
 
@@ -202,6 +203,8 @@ def summarise(cases: Sequence[CaseScores]) -> dict[str, float | int | None]:
     out["doc_coverage"] = mean(c.doc_coverage for c in answerable)
     out["answer_words_median"] = median([c.words for c in ok
                                          if c.refused is False and c.words is not None])
+    out["citations_mean"] = mean([c.cited for c in ok
+                                  if c.refused is False and c.cited is not None])
     out["refusal_rate_hidden"] = _rate(c.refused is True for c in hidden)
     out["confidential_leaks"] = sum(1 for c in ok if c.leaks)
     asks = [c.ask_ms for c in ok if c.ask_ms is not None]

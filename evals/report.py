@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 HEADLINE = ("hit@1_doc", "hit@5_doc", "hit@5_page", "mrr_page", "citation_page_precision",
             "key_fact_recall", "answered_rate", "refusal_rate_unanswerable", "refusal_rate_hidden",
             "confidential_probe_fact_recall", "confidential_leaks", "errors",
-            "doc_coverage", "false_premise_corrected_rate", "answer_words_median",
+            "doc_coverage", "false_premise_corrected_rate", "answer_words_median", "citations_mean",
             "ask_ms_p50", "ask_ms_p95", "search_ms_p50", "search_ms_p95")
 KIND_BARS = ("hit@5_page", "citation_page_precision", "key_fact_recall", "answered_rate",
              "refusal_rate_unanswerable", "refusal_rate_hidden")
@@ -27,12 +27,15 @@ RETRIEVAL = ("hit@1_doc", "hit@5_doc", "hit@1_page", "hit@3_page", "hit@5_page",
 
 
 def fmt(value: Any) -> str:
-    """A figure for a table: 3 decimals, whole milliseconds, or "n/a" when it does not apply
-    (e.g. no unanswerable question under this clearance), never confused with a zero."""
+    """A figure for a table: 3 decimals for a share, 2 for a small count ("citations_mean"),
+    whole words and milliseconds, or "n/a" when it does not apply (e.g. no unanswerable
+    question under this clearance), never confused with a zero."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) <= 1 else f"{value:.0f}"
+        if abs(value) <= 1:
+            return f"{value:.3f}"
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
     return str(value)
 
 

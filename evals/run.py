@@ -145,6 +145,7 @@ def run_question(q: Question, backend: Backend, clearance: Clearance, *,
     cited = [Passage(c.doc_id, c.page, c.page) for c in answer.citations]
     scores.refused = answer.refused
     scores.words = answer_words(answer.answer)
+    scores.cited = len(answer.citations)
     if q.kind == "false_premise" and gold:
         scores.corrected = premise_corrected(answer.answer, answer.refused, q.key_facts)
     scores.doc_rank = first_relevant_rank(retrieved, gold, by_page=False)
@@ -282,7 +283,7 @@ SET_FIGURES: tuple[tuple[str | None, str], ...] = (
     (None, "n"), (None, "hit@5_page"), (None, "mrr_page"), (None, "citation_page_precision"),
     (None, "key_fact_recall"), (None, "answered_rate"), (None, "refusal_rate_unanswerable"),
     (None, "refusal_rate_hidden"), (None, "confidential_leaks"), (None, "doc_coverage"),
-    (None, "answer_words_median"), (None, "ask_ms_p95"),
+    (None, "answer_words_median"), (None, "citations_mean"), (None, "ask_ms_p95"),
     ("list", "key_fact_recall"), ("list", "answered_rate"), ("table", "key_fact_recall"),
     ("paraphrase", "answered_rate"), ("paraphrase", "key_fact_recall"),
     ("sloppy", "answered_rate"), ("front_matter", "key_fact_recall"), ("who", "key_fact_recall"),
@@ -326,7 +327,9 @@ def side_by_side(named: Mapping[str, Mapping[str, Any]]) -> str:
 def _cell(value: float | int | None) -> str:
     if value is None:
         return "–"
-    return f"{value:.3f}" if isinstance(value, float) and abs(value) <= 1 else f"{value:.0f}"
+    if isinstance(value, float) and abs(value) <= 1:
+        return f"{value:.3f}"
+    return f"{value:.2f}" if isinstance(value, float) and abs(value) < 10 else f"{value:.0f}"
 
 
 def _gap(first: float | int | None, other: float | int | None) -> str:

@@ -841,3 +841,21 @@ def test_a_table_row_is_quoted_whole_and_prose_takes_one_following_sentence():
     prose = chunk(rows, section="Working with local agencies")
     texts = quoted("table 1 promote health and wellbeing row - what sort of things count", prose)
     assert "This could include improving the quality of housing and air quality." not in texts[:2]
+
+
+def test_sentences_printed_one_after_the_other_on_a_page_are_one_citation():
+    """The answer and the sentence that follows it in the paper are one passage: one quote,
+    one marker at its end. A sentence on the next page, or one a paragraph number stands
+    before, is its own citation."""
+    first, second = ("Place directors report to the Chief Delivery Officer.",
+                     "They may escalate to the Chief Executive.")
+    third = "The forum meets monthly in Oxford."
+    text = f"{first} {second}\n17.\n{third}"
+    paper = chunk(text, page_map=((0, 7),))
+    units = [u for u in units_of(paper, 0) if u.lead.text in (first, second, third)]
+    answer = compose(units)
+    assert [c.quote for c in answer.citations] == [f"{first} {second}", third]
+    assert answer.answer.splitlines() == [f"{first} {second} [1]", f"{third} [2]"]
+    assert [p.citations for p in answer.parts] == [[], [1], [2]]
+    over_the_page = chunk(f"{first} {second}", page_map=((0, 7), (len(first) + 1, 8)))
+    assert len(compose(units_of(over_the_page, 0)).citations) == 2
