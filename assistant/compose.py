@@ -282,12 +282,13 @@ def with_its_heading(lead: Sentence, text: str) -> str:
 
 
 def continues(previous: Sentence, unit: Unit) -> bool:
-    """Whether a lone sentence is printed straight after the one quoted before it, on its page:
-    the two are one passage, quoted and cited once ("... sustainability. This may include
-    ..." is one citation, not two)."""
+    """Whether a sentence of prose is printed straight after the one quoted before it, on its
+    page: the two are one passage, quoted and cited once ("... sustainability. This may
+    include ..." is one citation, not two)."""
     lead = unit.lead
-    if unit.items or lead.is_item or previous.is_item or lead.chunk.id != previous.chunk.id:
-        return False
+    if unit.items or lead.chunk.id != previous.chunk.id \
+            or not lead.kind == previous.kind == "sentence":
+        return False  # a heading, a label line or a list item reads as its own line
     end = previous.offset + len(previous.text)
     if lead.offset <= end or lead.chunk.text[end:lead.offset].strip():
         return False  # not next to it, or something (a paragraph number) stands between

@@ -859,3 +859,6 @@ def test_sentences_printed_one_after_the_other_on_a_page_are_one_citation():
     assert [p.citations for p in answer.parts] == [[], [1], [2]]
     over_the_page = chunk(f"{first} {second}", page_map=((0, 7), (len(first) + 1, 8)))
     assert len(compose(units_of(over_the_page, 0)).citations) == 2
+    label = chunk(f"About Mutual Ventures\n{third}")  # a line, then prose: two lines
+    assert compose(units_of(label, 0)).answer.splitlines() == ["About Mutual Ventures [1]",
+                                                              f"{third} [2]"]
