@@ -321,11 +321,12 @@ def compose(units: Sequence[Unit]) -> Answer:
         if run is not None and continues(run[0], unit):
             piece, n = unit.lead, run[1]
             text = neutralise_markers(piece.text)
+            gap = piece.chunk.text[run[0].offset + len(run[0].text):piece.offset]  # as printed
             lines[-1] = f"{lines[-1].removesuffix(f' [{n}]')} {text} [{n}]"
             parts[-1] = parts[-1].model_copy(update={"citations": []})
             parts.append(AnswerPart(text=text, citations=[n]))
             citations[n - 1] = citations[n - 1].model_copy(
-                update={"quote": f"{citations[n - 1].quote} {text}"})
+                update={"quote": f"{citations[n - 1].quote}{gap}{text}"})
             run = (piece, n)
             continue
         run = None

@@ -107,13 +107,19 @@ def notice_message(text: str) -> Message:
 def parts_text(answer: Answer) -> str:
     """The answer as text rebuilt from its structured parts: a marker only for a citation the
     answer carries, and any bracketed number inside the quoted text neutralised, so a
-    document's own "[4]" never reads as a citation."""
+    document's own "[4]" never reads as a citation. Sentences of one passage (marked once, at
+    its end) share a line."""
     known = {c.n for c in answer.citations}
-    lines = []
+    lines: list[str] = []
+    goes_on = False  # the last line is a passage's sentence whose marker is still to come
     for part in answer.parts:
         markers = "".join(f"[{n}]" for n in part.citations if n in known)
         text = neutralise_markers(part.text.strip()) + (f" {markers}" if markers else "")
-        lines.append(f"• {text}" if part.kind == "item" else text)
+        if part.kind == "sentence" and goes_on:
+            lines[-1] += f" {text}"  # one passage, one line, as the answer text has it
+        else:
+            lines.append(f"• {text}" if part.kind == "item" else text)
+        goes_on = part.kind == "sentence" and not markers
     return "\n".join(lines)
 
 

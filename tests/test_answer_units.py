@@ -855,10 +855,13 @@ def test_sentences_printed_one_after_the_other_on_a_page_are_one_citation():
     units = [u for u in units_of(paper, 0) if u.lead.text in (first, second, third)]
     answer = compose(units)
     assert [c.quote for c in answer.citations] == [f"{first} {second}", third]
+    assert all(c.quote in text for c in answer.citations)  # verbatim, as printed
     assert answer.answer.splitlines() == [f"{first} {second} [1]", f"{third} [2]"]
     assert [p.citations for p in answer.parts] == [[], [1], [2]]
     over_the_page = chunk(f"{first} {second}", page_map=((0, 7), (len(first) + 1, 8)))
     assert len(compose(units_of(over_the_page, 0)).citations) == 2
+    paragraphs = chunk(f"{first}\n{second}")  # one quote, its line break as printed
+    assert [c.quote for c in compose(units_of(paragraphs, 0)).citations] == [f"{first}\n{second}"]
     label = chunk(f"About Mutual Ventures\n{third}")  # a line, then prose: two lines
     assert compose(units_of(label, 0)).answer.splitlines() == ["About Mutual Ventures [1]",
                                                               f"{third} [2]"]

@@ -118,3 +118,18 @@ def test_answer_is_rendered_from_its_parts_and_planted_numbers_are_not_markers()
         "Budgets are set by the board (2) (4). [1]\n• minutes within &lt;ten&gt; days [2]"}}
     assert message.text == escape("Budgets are set by the board (2) (4). [1]\n"
                                   "• minutes within <ten> days [2]")
+
+
+def test_the_sentences_of_one_passage_share_a_line_marked_at_its_end():
+    from core.models import AnswerPart
+
+    answer = CITED.model_copy(update={
+        "answer": "Directors report to the CDO. They may escalate. [1]\n- minutes [2]",
+        "parts": [AnswerPart(text="Directors report to the CDO.", citations=[]),
+                  AnswerPart(text="They may escalate.", citations=[1]),
+                  AnswerPart(text="minutes", citations=[2], kind="item"),
+                  AnswerPart(text="Boards meet monthly.", citations=[2])]})
+    message = answer_message(answer, feedback_id="abc", pdf_base_url=None)
+    assert message.blocks[0]["text"]["text"] == (
+        "Directors report to the CDO. They may escalate. [1]\n• minutes [2]\n"
+        "Boards meet monthly. [2]")
