@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from assistant.citations import neutralise_markers
-from assistant.refusal import quantity_unstated, question_subject, unsupported_names
+from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
+                               value_unstated)
 from assistant.retrieve import query_terms
 from assistant.units import Sentence  # one quotable-piece type for both engines
 from core.models import (Answer, AnswerPart, Chunk, Citation, DocumentRef, Hit, StreamEvent,
@@ -248,10 +249,10 @@ class ExtractiveAnswerer:
             return ("asks for something no readable document mentions",
                     f'None of the documents you can search use the words "{" ".join(words)}"; '
                     "try the words the guidance would use.")
-        if quantity_unstated(question, [s.text for rank, h in enumerate(passages)
-                                        for s in sentences_of(h.chunk, rank)]):
-            return ("no passage gives the number asked for",
-                    f'No passage found gives a number for "{" ".join(question_subject(question))}".')
+        unstated = value_unstated(question, [s.text for rank, h in enumerate(passages)
+                                             for s in sentences_of(h.chunk, rank)])
+        if unstated:
+            return f"no passage gives the {unstated} asked for", unstated_notice(unstated, question)
         if not chosen or strength < self.settings.refusal_threshold:
             return f"evidence {strength:.3f} below {self.settings.refusal_threshold}", None
         return None

@@ -30,7 +30,7 @@ class Features:
     unknown_terms: float  # share of the question's terms no document the caller may read uses
     unknown_subject: float  # share of what a what/which question asks about in no readable text
     unknown_name: float  # a name in the question is in no retrieved passage
-    no_quantity: float  # a how-many question's passages give no number for the thing
+    no_value: float  # the passages give no number, sum, date or name of the kind asked for
     meaning: float = 0.0  # cosine similarity of the question and the best unit
     like_unanswerable: float = 0.0  # nearer the dev questions the documents do not answer
     like_nearest: float = 0.0  # the same by the single nearest of each: worded like one of them

@@ -17,7 +17,8 @@ from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
 from assistant.evidence import Scored, answer_type, score_units
-from assistant.refusal import quantity_unstated, question_subject, unsupported_names
+from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
+                               value_unstated)
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import (document_names, keyword_query, query_terms, retrieval_query,
                                 terms_of)
@@ -112,6 +113,11 @@ def _restates(mine: str, old: str) -> bool:
 def _repeats(unit: Unit, seen: set[str]) -> bool:
     """Whether a unit says again what the answer already quotes."""
     return any(_restates(mine, old) for mine in _texts(unit) for old in seen)
+
+
+def pieces_of(passages: Sequence[Hit]) -> list[str]:
+    """The text of every sentence, line and list item of the passages, in rank order."""
+    return [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
 
 
 def passage_coverage(question: str, passages: Sequence[Hit],
@@ -410,7 +416,7 @@ class UnitAnswerer:
         """The answerability model's inputs, from the question and what the caller may read."""
         passages = hits[:CHUNKS_CONSIDERED]
         texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
-        pieces = [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
+        pieces = pieces_of(passages)
         names = frozenset(query_terms(" ".join(
             {n for h in passages for n in document_names(h.chunk)})))
         return Features(
@@ -423,7 +429,7 @@ class UnitAnswerer:
             unknown_terms=self.unknown_share(question, clearance, names),
             unknown_subject=self.unmentioned_subject(question, clearance, names),
             unknown_name=float(bool(unsupported_names(question, texts))),
-            no_quantity=float(quantity_unstated(question, pieces)),
+            no_value=float(value_unstated(question, pieces) is not None),
             like_unanswerable=self.like_unanswerable(question, clearance),
             like_nearest=self.like_unanswerable(question, clearance, 1),
         )
@@ -483,15 +489,16 @@ class UnitAnswerer:
         question = self.embed_query(query)
         return [unit_similarity(question, unit, stored) for unit in units]
 
-    def notice(self, question: str, features: Features) -> str | None:
-        """Where it helps the caller rephrase, the words of theirs that matched nothing (names
-        are never echoed)."""
+    def notice(self, question: str, features: Features, hits: Sequence[Hit]) -> str | None:
+        """Where it helps the caller rephrase, the words of theirs that matched nothing, or
+        the kind of value no passage states (names in the question are never echoed)."""
         words = " ".join(question_subject(question))
         if features.unknown_subject == 1.0:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")
-        if features.no_quantity:
-            return f'No passage found gives a number for "{words}".'
+        if features.no_value:
+            kind = value_unstated(question, pieces_of(hits[:CHUNKS_CONSIDERED]))
+            return unstated_notice(kind, question) if kind else None
         return None
 
     def answer(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",
@@ -505,7 +512,7 @@ class UnitAnswerer:
         if best is None or probability < self.model.threshold:
             log.info("refused (answerability %.2f, %s): %s", probability,
                      answer_type(question), question[:200])
-            return refusal(hits, notice=self.notice(question, features))
+            return refusal(hits, notice=self.notice(question, features, hits))
         return compose(select_units(question, scored, hits))
 
     def stream(self, question: str, hits: Sequence[Hit], *, clearance: str = "public",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from importlib.resources import files
 
 from assistant.places import places_named
 from assistant.retrieve import keyword_query, query_terms
@@ -149,27 +151,109 @@ TIME_MENTION = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|M
                   r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bQ[1-4]\b", re.I)
 
 
-def quantity_unstated(question: str, sentences: Iterable[str]) -> bool:
-    """A quantity question whose passages could not hold its answer: a how-many question no
-    sentence of which puts a number near a word of what it counts ("How many hospital beds"
-    over passages with neither hospitals nor beds near a number), or a question asking for a
-    sum of money ("budget", "how much ... allocate") over passages that state none."""
+# who holds a post: "who is the bob icb chief exec", "who's the place lead for tower hamlets",
+# "who got the oxfordshire place director job". The answer is a person's name.
+POST = (r"(?:chief\s+exec\w*|exec(?:utive)?|ceo|chair(?:man|woman|person)?|director|lead|leader|"
+        r"officer|sro|manager|head|secretary|mayor|president)")
+POST_HOLDER_ASKED = re.compile(
+    r"\bwho(?:'s|’s|\s+is|\s+was|\s+will\s+be|\s+has\s+been)\s+(?:the\s+|our\s+|their\s+)?"
+    r"(?:new\s+|current\s+|interim\s+|acting\s+)?(?P<post>(?:[\w&-]+\s+){0,5}?" + POST + r")"
+    r"(?:\s+designate)?(?=\s*(?:$|[?,;:./–-]|\b(?:in|for|at|of|on|now|currently|today)\b))|"
+    r"\bwho\s+(?:got|ended\s+up|was\s+appointed|has\s+been\s+appointed|took\s+over|replaced|"
+    r"succeeded|won)\b(?P<outcome>.*)", re.I)
+POST_WORD = re.compile(r"\b" + POST + r"\b", re.I)
+PERSON = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Professor|Prof|Sir|Dame|Lord|Baroness)"
+                    r"\.?\s+[A-Z][a-z]+|(?P<given>[A-Z][a-z]+)\s+(?:[A-Z]\.?\s+)?[A-Z][a-z'’-]+)")
+BESIDE = 80  # characters either side of a name where the post it holds is printed
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """First names (the US census lists the `names` package ships), title-cased: "Zena",
+    "Matthew". A capitalised pair that opens with one is read as a person's name."""
+    return frozenset(line.split()[0].title() for table in ("dist.male.first", "dist.female.first")
+                     for line in (files("names") / table).read_text().splitlines() if line.strip())
+
+
+def people_named(text: str) -> list[re.Match[str]]:
+    """Where the text names a person: "Zena Etheridge", "Cllr Maureen Worby", "Dr Smith"
+    (not "Place Director" or "Chief Executive": their first word is no first name)."""
+    return [m for m in PERSON.finditer(text)
+            if m.group("given") is None or m.group("given") in given_names()]
+
+
+def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
+    """For a question asking who holds a post ("who is the bob icb chief exec", "who got the
+    director job"): True when no passage names a person beside that post, so the papers
+    could not say who it is; None for any other question. A post's holder is a name: a
+    passage on what the post does, or who appoints it, does not answer."""
+    asked = POST_HOLDER_ASKED.search(question)
+    if not asked:
+        return None
+    posts = {m.group(0).split()[0].lower()[:4]
+             for m in POST_WORD.finditer(asked.group("post") or asked.group("outcome") or "")}
+    for text in sentences:
+        for person in people_named(text):
+            beside = text[max(0, person.start() - BESIDE):person.end() + BESIDE].lower()
+            if not posts or any(post in beside for post in posts):
+                return False
+    return True
+
+
+def value_unstated(question: str, sentences: Iterable[str]) -> str | None:
+    """What a question asks for that its passages could not hold: "sum", "duration",
+    "frequency", "date", "name" or "number"; None when they could, or when it asks for none of
+    these. A how-many question no sentence of which puts a number near a word of what it
+    counts ("How many hospital beds" over passages with neither hospitals nor beds near a
+    number), a sum of money ("budget", "how much ... allocate") over passages that state none,
+    or the holder of a post over passages that name nobody beside it."""
     sentences = list(sentences)
     if asks_for_money(question):  # a sum beside what it is for (not any £ in the passages)
         purpose = query_terms(keyword_query(MONEY_ASKED.sub(" ", question.replace("£", " "))))
-        return not any(MONEY.search(text) and query_terms(text) & purpose for text in sentences)
+        stated = any(MONEY.search(text) and query_terms(text) & purpose for text in sentences)
+        return None if stated else "sum"
     if DURATION_ASKED.search(question):  # "how long is the lead appointed for": a duration
-        return not any(DURATION.search(text) for text in sentences)
+        return None if any(DURATION.search(text) for text in sentences) else "duration"
     if FREQUENCY_ASKED.search(question):  # "how often does the board meet": a frequency
-        return not any(FREQUENCY.search(text) for text in sentences)
+        return None if any(FREQUENCY.search(text) for text in sentences) else "frequency"
     if DATE_ASKED.search(question):  # "closing date for applications": a date beside the event
         event = query_terms(keyword_query(DATE_WORDS.sub(" ", question)))
-        return not any(TIME_MENTION.search(text) and query_terms(text) & event
-                       for text in sentences)
+        stated = any(TIME_MENTION.search(text) and query_terms(text) & event
+                     for text in sentences)
+        return None if stated else "date"
+    if holder_unstated(question, sentences):  # "who is the chief exec": a person's name
+        return "name"
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)
                           or " ".join(measures))  # "what quorum": a number beside "quorum"
     if not (QUANTITY_QUESTION.match(question) or measures) or not counted:
-        return False
-    return not any(_number_beside(text, counted) for text in sentences)
+        return None
+    return None if any(_number_beside(text, counted) for text in sentences) else "number"
+
+
+UNSTATED_NOTICES = {  # kind: (with the caller's words for the thing, without them)
+    "number": ('No passage found gives a number for "{words}".',
+               "No passage found gives the number asked for."),
+    "sum": ('No passage found gives a sum of money for "{words}".',
+            "No passage found gives the sum asked for."),
+    "duration": ('No passage found says how long "{words}" lasts.',
+                 "No passage found says for how long."),
+    "frequency": ('No passage found says how often "{words}" happens.',
+                  "No passage found says how often."),
+    "date": ('No passage found gives a date for "{words}".',
+             "No passage found gives the date asked for."),
+    "name": ('No passage found names the person who is "{words}".',
+             "No passage found names who holds the post."),
+}
+
+
+def unstated_notice(kind: str, question: str) -> str:
+    """The caller's own words for what they asked and no passage states, so they can
+    rephrase: 'No passage found gives a number for "hospital beds".'"""
+    words = " ".join(question_subject(question))
+    if kind == "name":
+        asked = POST_HOLDER_ASKED.search(question)
+        words = asked.group("post") if asked and asked.group("post") else ""
+    with_words, without = UNSTATED_NOTICES[kind]
+    return with_words.format(words=words) if words else without

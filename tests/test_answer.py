@@ -273,14 +273,14 @@ def test_what_the_public_are_told_does_not_depend_on_confidential_words(assistan
 
 
 def test_a_how_many_question_needs_a_number_beside_what_it_counts():
-    from assistant.refusal import quantity_unstated
+    from assistant.refusal import value_unstated
 
     sentences = ["The ICS has three places.", "Each place has a partnership board.",
                  "Report to the Trust Board: 7th October 2021"]
-    assert not quantity_unstated("How many places are there in the ICS?", sentences)
+    assert value_unstated("How many places are there in the ICS?", sentences) is None
     # "2021" is a number, but not beside "hospital" or "beds"
-    assert quantity_unstated("How many hospital beds does the trust have?", sentences)
-    assert not quantity_unstated("What is a place-based partnership?", sentences)
+    assert value_unstated("How many hospital beds does the trust have?", sentences) == "number"
+    assert value_unstated("What is a place-based partnership?", sentences) is None
 
 
 @pytest.mark.parametrize("question,passages,unstated", [
@@ -331,9 +331,9 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
 ])
 def test_a_question_asking_for_a_sum_a_count_or_a_measure_needs_one_in_the_passages(
         question, passages, unstated):
-    from assistant.refusal import quantity_unstated
+    from assistant.refusal import value_unstated
 
-    assert quantity_unstated(question, passages) is unstated
+    assert (value_unstated(question, passages) is not None) is unstated
 
 
 def test_a_shortened_word_is_known_by_the_words_it_begins(assistant):
@@ -435,3 +435,43 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
     assert answer.answer.startswith("About Mutual Ventures")
     assert answer.citations[0].doc_id == CONFIDENTIAL and answer.citations[0].page == 8
     assert "Mutual Ventures" not in assistant.ask(question, "public").model_dump_json()
+
+
+@pytest.mark.parametrize("question,passages,unstated", [
+    # who holds a post: a person's name beside the post, not what the post does
+    ("who is the bob icb chief exec",
+     ["The ICB Chief Executive will chair the committee.",
+      "Matthew Tait, Interim Chief Delivery Officer, presented the paper."], False),
+    ("who is the bob icb chief exec",
+     ["The ICB Chief Executive will chair the committee.",
+      "The Place Director reports to the Chief Delivery Officer."], True),
+    ("who's the place lead for tower hamlets in nel",
+     ["Each place will appoint a Place Partnership Lead by open competition."], True),
+    ("who's the place lead for tower hamlets in nel",
+     ["Cllr Maureen Worby is the Place Partnership Lead for the borough."], False),
+    ("who ended up being appointed as the b&d place partnership lead",
+     ["Nominations for the Place Partnership Lead are due by 24 June."], True),
+    ("who ended up being appointed as the b&d place partnership lead",
+     ["Zena Etheridge asked each place to nominate its Place Partnership Lead."], False),
+    # a post's duties or its appointing body answer other questions, not these
+    ("who is accountable for pharmacy services in bob",
+     ["Pharmacy services are the responsibility of the ICB."], False),
+    ("who appoints the place delivery director",
+     ["The ICB appoints the Place Delivery Director."], False),
+])
+def test_a_question_asking_who_holds_a_post_needs_a_person_named_beside_it(
+        question, passages, unstated):
+    from assistant.refusal import value_unstated
+
+    assert (value_unstated(question, passages) == "name") is unstated
+
+
+def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
+    from assistant.refusal import unstated_notice
+
+    assert unstated_notice("name", "who is the bob icb chief exec") == (
+        'No passage found names the person who is "bob icb chief exec".')
+    assert unstated_notice("date", "closing date for applications?") == (
+        "No passage found gives the date asked for.")
+    assert unstated_notice("number", "How many hospital beds does the trust have?") == (
+        'No passage found gives a number for "hospital beds".')
