@@ -62,6 +62,9 @@ OBJECT_START = frozenset("the a an which whether how who whom this that these th
 # answer-type words that name no topic ("what figure", "which date")
 GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total value date dates "
                           "name names quoted given stated "
+                          # when something is due: the answer is a date ("the deadline for ...")
+                          "deadline deadlines timeline timelines timescale timescales timetable "
+                          "timetables timeframe timeframes "
                           # contact details: the answer's shape, not its subject
                           "postal address addresses postcode email e-mail phone telephone "
                           "website url".split())

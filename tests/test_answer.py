@@ -475,3 +475,19 @@ def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
         "No passage found gives the date asked for.")
     assert unstated_notice("number", "How many hospital beds does the trust have?") == (
         'No passage found gives a number for "hospital beds".')
+
+
+def test_a_deadline_asked_for_in_the_callers_own_word_is_answered_with_the_date(assistant):
+    # "deadline" is printed in no document: it names the answer's shape (a date), not a topic,
+    # so it is no reason to refuse; the answer is the sentence that gives the date
+    from assistant.evidence import answer_type
+    from assistant.refusal import question_subject
+
+    question = "what's the deadline for b&d to nominate its place partnership lead"
+    assert question_subject("what is the deadline for ICS leaders to confirm place plans") == []
+    assert answer_type("timescale for setting up the bob place sub-committees?") == "when"
+    answer = assistant.ask(question, "public")
+    assert not answer.refused
+    assert "24 June" in answer.parts[0].text
+    assert answer.citations[0].doc_id == "lbbd-hwb-2022-06-14-place-partnership-lead"
+    assert answer.citations[0].page == 3
