@@ -16,7 +16,7 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
-from assistant.evidence import Scored, answer_type, score_units
+from assistant.evidence import DATE, Scored, answer_type, on_cover_sheet, score_units
 from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
@@ -146,10 +146,17 @@ COVER_FIELD = re.compile(r"^(?P<label>" + "|".join(COVER_LABELS) + r")\b:?")
 
 def cover_field(unit: Unit) -> str | None:
     """The label of the cover-sheet field a unit is ("Author", "Action Required"), if it is
-    one: a paper's metadata, printed on its first page."""
+    one: a paper's metadata, printed on its first page. An unlabelled line among the fields
+    (the meeting's date under the letterhead) is the "Date" or "Cover" field."""
     lead = unit.lead
+    if lead.chunk.page_of(lead.offset) > 1:
+        return None
     match = COVER_FIELD.match(lead.text)
-    return match["label"] if match and lead.chunk.page_of(lead.offset) <= 1 else None
+    if match:
+        return match["label"]
+    if unit.items or not on_cover_sheet(lead):
+        return None
+    return "Date" if DATE.search(lead.text) else "Cover"
 
 
 def off_cover(question: str, first: Unit, candidate: Unit) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from assistant.retrieve import document_names, keyword_query, query_terms, terms_of
 from assistant.units import CAPTION, Sentence, Unit
 from core.models import Chunk
+from ingest.layout import COVER_LABELS
 from ingest.pieces import heading_of, pieces_of
 
 DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|April|May|June|"
@@ -144,16 +145,34 @@ def defines(unit: Unit, term: str) -> bool:
         and opens_section(unit)
 
 
+COVER_FIELD_LINE = re.compile(r"^(?:" + "|".join(COVER_LABELS) + r")\b")
+
+
+def on_cover_sheet(piece: Sentence) -> bool:
+    """Whether a piece is a line of a paper's cover sheet: a line (not prose: a cover often
+    carries the paper's summary too) on its first page, in a section that holds the cover's
+    fields ("Title: ...", "Report Author: ..."), like the meeting's date under the letterhead."""
+    chunk = piece.chunk
+    if piece.kind != "line" or chunk.page_of(piece.offset) > 1:
+        return False
+    section = chunk.section_of(piece.offset)
+    return any(COVER_FIELD_LINE.match(p.text) for p in pieces_of(chunk)
+               if chunk.section_of(p.offset) == section)
+
+
 def opens_section(unit: Unit) -> bool:
     """Whether the unit is the first thing printed under its section's heading, the heading
-    in the same chunk (a chunk that goes on with a section opens nothing)."""
+    in the same chunk (a chunk that goes on with a section opens nothing). A cover sheet's
+    letterhead ("HEALTH AND WELLBEING BOARD" above "14 JUNE 2022", "Title: ...") heads no
+    section: it names the meeting, and what follows it is the paper's metadata."""
     lead = unit.lead
     chunk = lead.chunk
+    if on_cover_sheet(lead):
+        return False
     section = chunk.section_of(lead.offset)
+    pieces = [p for p in pieces_of(chunk) if chunk.section_of(p.offset) == section]
     headed = False
-    for piece in pieces_of(chunk):
-        if chunk.section_of(piece.offset) != section:
-            continue
+    for piece in pieces:
         if piece.kind == "heading":
             headed = True
         elif headed:

@@ -491,3 +491,18 @@ def test_a_deadline_asked_for_in_the_callers_own_word_is_answered_with_the_date(
     assert "24 June" in answer.parts[0].text
     assert answer.citations[0].doc_id == "lbbd-hwb-2022-06-14-place-partnership-lead"
     assert answer.citations[0].page == 3
+
+
+def test_a_cover_sheets_letterhead_heads_no_section(assistant):
+    # "HEALTH AND WELLBEING BOARD" over a board paper's cover names the meeting: a question
+    # about health and wellbeing boards is not answered with the cover's date and title lines
+    from assistant.evidence import COVER_FIELD_LINE
+
+    answer = assistant.ask("what should happen to the health and wellbeing board", "public")
+    assert not answer.refused
+    assert not any(COVER_FIELD_LINE.match(p.text) or p.text == "14 JUNE 2022"
+                   for p in answer.parts), answer.answer
+    # the cover still answers what it is for: the meeting's date
+    dated = assistant.ask("what date was the b&d health and wellbeing board that took the place "
+                          "lead paper", "public")
+    assert dated.parts[0].text == "14 JUNE 2022"
