@@ -101,7 +101,7 @@ NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|
 # what an amount of money is asked for by ("budget", "allocated", "fee"): the answer is a sum
 MONEY_ASKED = re.compile(r"\b(budgets?|grants?|allocations?|allocated?|allocating|fees?|"
                          r"salar(y|ies)|costs?|costing|spend(ing)?|spent|price|income|revenue|"
-                         r"funding)\b", re.I)
+                         r"funding|money|funds)\b", re.I)
 MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b|\bpounds\b", re.I)
 # what a question asks a figure for by ("the minimum population", "the waiting time target")
 MEASURES = frozenset("minimum maximum target targets threshold thresholds quorum rate rates "
@@ -255,6 +255,8 @@ def unstated_notice(kind: str, question: str) -> str:
     """The caller's own words for what they asked and no passage states, so they can
     rephrase: 'No passage found gives a number for "hospital beds".'"""
     words = " ".join(question_subject(question))
+    if kind == "sum":  # "how much money": the money is the kind, not the thing it is for
+        words = " ".join(MONEY_ASKED.sub(" ", words).split())
     if kind == "name":
         asked = POST_HOLDER_ASKED.search(question)
         words = asked.group("post") if asked and asked.group("post") else ""

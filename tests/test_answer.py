@@ -288,6 +288,11 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      ["Budgets for 2021/22 will be set by the ICB.", "The partnership meets monthly."], True),
     ("How much is the 2022/23 allocation from the ICS?",
      ["The 2022/23 allocation to the borough is £145 million."], False),
+    # "how much money" asks for a sum: a count beside "money" is not one
+    ("how much money will the places get in 2022/23",
+     ["Places will get money from 3 sources in 2022/23."], True),
+    ("how much money will the places get in 2022/23",
+     ["Places will get £12m in 2022/23."], False),
     ("how much did the ics allocate to the place in 2022/23",
      ["The ICS will allocate funding to places in 2022/23."], True),
     ("What principle must partnerships adopt when taking NHS funding?",
@@ -475,6 +480,10 @@ def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
         "No passage found gives the date asked for.")
     assert unstated_notice("number", "How many hospital beds does the trust have?") == (
         'No passage found gives a number for "hospital beds".')
+    assert unstated_notice("sum", "how much money will places get in bob") == (
+        "No passage found gives the sum asked for.")
+    assert unstated_notice("sum", "what's the public health grant for b&d") == (
+        'No passage found gives a sum of money for "public health".')
 
 
 def test_a_deadline_asked_for_in_the_callers_own_word_is_answered_with_the_date(assistant):
