@@ -169,7 +169,12 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
         return False
     if answer_type(question) in FRONT_MATTER_TYPES + ("who",):
         return False
-    return not query_terms(label) & query_terms(question)
+    return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)
+
+
+# the words a question names a document by ("the bob paper"): a cover field's label that
+# shares only these ("Date of Paper", "Title of Report") is not what the question asks about
+DOCUMENT_NOUNS = query_terms("paper papers report reports document documents doc docs")
 
 
 def _page(piece: Sentence) -> tuple[str, int]:

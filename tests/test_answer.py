@@ -515,3 +515,12 @@ def test_a_cover_sheets_letterhead_heads_no_section(assistant):
     dated = assistant.ask("what date was the b&d health and wellbeing board that took the place "
                           "lead paper", "public")
     assert dated.parts[0].text == "14 JUNE 2022"
+
+
+def test_a_cover_field_is_not_quoted_for_naming_the_paper_the_question_names(assistant):
+    # "the bob paper" shares only "paper" with "Date of Paper: 04/09/2022": the date is not
+    # what a question about the paper's purpose asks for
+    answer = assistant.ask("what is the purpose of the bob paper", "public")
+    assert answer.parts[0].text.startswith("This paper outlines a proposal")
+    assert not any(p.text.startswith(("Date of Paper", "Conflicts of Interest"))
+                   for p in answer.parts), answer.answer
