@@ -16,7 +16,8 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
-from assistant.evidence import DATE, Scored, answer_type, on_cover_sheet, score_units
+from assistant.evidence import (DATE, DOCUMENT_NOUNS, Scored, answer_type, on_cover_sheet,
+                                score_units)
 from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
@@ -43,7 +44,7 @@ COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|ve
 
 
 
-FRONT_MATTER_TYPES = ("author", "when", "contact")
+FRONT_MATTER_TYPES = ("author", "when", "contact", "summary")
 # a question that points at a part of the document by where it is printed
 FIRST_PAGES = re.compile(r"\b(cover(ing)? (sheet|page|note|report)|front (page|cover|sheet)|"
                          r"title page|first page)\b", re.I)
@@ -169,12 +170,7 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
         return False
     if answer_type(question) in FRONT_MATTER_TYPES + ("who",):
         return False
-    return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)
-
-
-# the words a question names a document by ("the bob paper"): a cover field's label that
-# shares only these ("Date of Paper", "Title of Report") is not what the question asks about
-DOCUMENT_NOUNS = query_terms("paper papers report reports document documents doc docs")
+    return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)  # not "Date of Paper"
 
 
 def _page(piece: Sentence) -> tuple[str, int]:

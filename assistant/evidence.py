@@ -42,6 +42,23 @@ CONTACT_ASKED = re.compile(r"\b((postal|email|e-mail|web|office|contact|the|its|
                            r"subscribe)\b", re.I)
 CONTACT = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b|[\w.+-]+@[\w-]+\.[\w.]+|"
                      r"\bwww\.|https?://|\b0\d{2,4} ?\d{3,4} ?\d{3,4}\b")
+# "summarise the sandwell paper", "what is the bob paper about": the paper's own account of
+# itself answers (its summary or purpose), not whichever line shares the most words
+SUMMARY_ASKED = re.compile(r"\b(summar(y|ise|ize|ising|izing)|overview|gist|tl;?dr|in a nutshell)\b|"
+                           r"^\s*what(?:'s|’s| is| was)\s+(the|this)\b.{0,60}\b(paper|report|"
+                           r"document|doc|guidance)\s+(all\s+)?about\b", re.I)
+# the words a question names a document by ("the bob paper"), and those that ask for a summary
+DOCUMENT_NOUNS = query_terms("paper papers report reports document documents doc docs guidance")
+SUMMARY_WORDS = query_terms("summary summarise summarize overview gist tldr nutshell about give")
+# where a paper gives that account: its summary or purpose section, or a sentence about itself
+SUMMARY_HEADING = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?(executive summary|summary|purpose|"
+                             r"overview|key points)\b", re.I)
+INTRODUCTION = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?introduction\b", re.I)  # half a summary
+SUMMARY_FIELD = re.compile(r"^(Executive Summary|Summary|Purpose( of (the )?(Report|Paper))?)\s*:",
+                           re.I)
+ABOUT_ITSELF = re.compile(r"^(This|The)\s+(paper|report|document|guidance)\s+(outlines|sets out|"
+                          r"describes|summarises|summarizes|provides|presents|seeks|supports|"
+                          r"proposes|is|updates|considers|explains)\b", re.I)
 HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
                  r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
@@ -104,8 +121,10 @@ W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 
 
 
 def answer_type(question: str) -> str:
-    """"when", "how many", "author", "contact", "who", "define", "list" or "fact": what
+    """"summary", "when", "how many", "author", "contact", "who", "define", "list" or "fact": what
     shape the answer should have."""
+    if SUMMARY_ASKED.search(question):
+        return "summary"
     if HOW_MANY.search(question):
         return "how many"
     if WHEN.search(question):
@@ -212,7 +231,22 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         return float(bool(PERSON.search(text)) or unit.is_list)
     if kind == "list":
         return float(unit.is_list)
+    if kind == "summary":
+        lead = unit.lead
+        heading = lead.chunk.section_of(lead.offset).split(" > ")[-1]
+        if ABOUT_ITSELF.match(lead.text) or SUMMARY_FIELD.match(lead.text) \
+                or SUMMARY_HEADING.match(heading) or SUMMARY_FIELD.match(label_above(lead) + ":"):
+            return 1.0
+        return 0.5 if INTRODUCTION.match(heading) else 0.0
     return 0.0
+
+
+def label_above(piece: Sentence) -> str:
+    """The nearest line or heading printed above a piece in its chunk, without its colon
+    ("Summary" over a cover sheet's summary sentences); "" if none."""
+    above = [p for p in pieces_of(piece.chunk) if p.offset < piece.offset
+             and p.kind in ("line", "heading")]
+    return above[-1].text.rstrip(": ") if above else ""
 
 
 @dataclass(frozen=True)
@@ -284,6 +318,8 @@ def score_units(question: str, units: Sequence[Unit],
     deadline = bool(ASKS_DEADLINE.search(question))
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(keyword_query(without_exclusions(question)))  # "what", "does", "say" ask; they are not asked about
+    if kind == "summary":  # "summarise the b&d report": the report is named, not asked about
+        terms -= DOCUMENT_NOUNS | SUMMARY_WORDS
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])
@@ -307,7 +343,7 @@ def score_units(question: str, units: Sequence[Unit],
         wanted = terms - names[chunk.doc_id]
         if tables and in_table(unit.lead, tables):
             wanted -= table_terms
-        return wanted or terms
+        return wanted or (terms if kind != "summary" else set())  # a summary of the paper named
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
@@ -343,7 +379,7 @@ def score_units(question: str, units: Sequence[Unit],
         typed = type_match(kind, unit, term, deadline)
         if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
-        gate = 1.0 if kind in ("author", "contact") else float(coverage > 0)
+        gate = 1.0 if kind in ("author", "contact", "summary") else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:
             value += W_LIST * coverage

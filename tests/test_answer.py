@@ -524,3 +524,32 @@ def test_a_cover_field_is_not_quoted_for_naming_the_paper_the_question_names(ass
     assert answer.parts[0].text.startswith("This paper outlines a proposal")
     assert not any(p.text.startswith(("Date of Paper", "Conflicts of Interest"))
                    for p in answer.parts), answer.answer
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("summarise the sandwell paper", "summary"),
+    ("what is the bob paper about?", "summary"),
+    ("give me an overview of the b&d report", "summary"),
+    ("what does the summary say about provider collaboratives", "summary"),
+    ("what is the bob place director about to do", "fact"),  # "about" alone is no summary
+    ("What governance options are there for a place-based partnership?", "list"),
+])
+def test_a_request_for_a_summary_is_typed_as_one(question, kind):
+    from assistant.evidence import answer_type
+
+    assert answer_type(question) == kind
+
+
+def test_a_summary_is_the_papers_own_account_of_itself(assistant):
+    # not the cover sheet's form ("indicate with an 'X' which Strategic Objective ...") or
+    # fields ("Report Author: ..."), which share the words "paper" and "report"
+    sandwell = assistant.ask("summarise the sandwell paper", "public")
+    assert sandwell.parts[0].text.startswith("The paper sets out the principles")
+    assert not any("indicate with an" in p.text for p in sandwell.parts)
+    bd = assistant.ask("what is the b&d report about", "public")
+    summary = ("The appointment of a Place Partnership lead is proposed",
+               "The leadership of partnership working at place",
+               "Place Based Partnerships are a crucial building block")
+    assert bd.parts[0].text.startswith(summary), bd.answer
+    assert {c.doc_id for c in bd.citations} == {"lbbd-hwb-2022-06-14-place-partnership-lead"}
+    assert not any(p.text.startswith(("Report Author", "Contact Details")) for p in bd.parts)
