@@ -70,12 +70,18 @@ def candidate_units(hits: Sequence[Hit], next_chunk: Callable[[Chunk], Chunk | N
 
 def covers_for(question: str, hits: Sequence[Hit],
                first_chunk: Callable[[Chunk], Chunk | None],
-               last_chunk: Callable[[Chunk], Chunk | None] = lambda chunk: None) -> list[Chunk]:
+               last_chunk: Callable[[Chunk], Chunk | None] = lambda chunk: None,
+               next_chunk: Callable[[Chunk], Chunk | None] = lambda chunk: None) -> list[Chunk]:
     """The first chunks of the top passages' documents, for who-wrote-it and when questions
-    and questions about a cover sheet; their last chunks for questions about the back page."""
+    and questions about a cover sheet (and the chunks after, where a summary or key
+    points follow the title page, for a summary); their last chunks for questions about the
+    back page."""
     ends: list[Callable[[Chunk], Chunk | None]] = []
     if answer_type(question) in FRONT_MATTER_TYPES or FIRST_PAGES.search(question):
         ends.append(first_chunk)
+    if answer_type(question) == "summary":  # a summary or key points often follow the title
+        for step in range(1, SUMMARY_CHUNKS):
+            ends.append(lambda chunk, step=step: _nth_after(first_chunk(chunk), next_chunk, step))
     if LAST_PAGES.search(question) or answer_type(question) in ("contact", "author"):
         ends.append(last_chunk)
     covers: list[Chunk] = []
@@ -85,6 +91,16 @@ def covers_for(question: str, hits: Sequence[Hit],
             if cover is not None and all(c.id != cover.id for c in covers):
                 covers.append(cover)
     return covers
+
+
+SUMMARY_CHUNKS = 5  # a document's opening chunks searched for its own summary (title, contents, ...)
+
+
+def _nth_after(chunk: Chunk | None, next_chunk: Callable[[Chunk], Chunk | None],
+               steps: int) -> Chunk | None:
+    for _ in range(steps):
+        chunk = next_chunk(chunk) if chunk is not None else None
+    return chunk
 
 
 def _texts(unit: Unit) -> set[str]:
@@ -473,7 +489,7 @@ class UnitAnswerer:
                      history: Sequence[Turn] = (), clearance: str = "public") -> list[Scored]:
         """The candidate units of the passages, best first; a question that names documents
         ("the Sandwell paper") is answered from those."""
-        covers = covers_for(question, hits, self.first_chunk, self.last_chunk)
+        covers = covers_for(question, hits, self.first_chunk, self.last_chunk, self.next_chunk)
         if self.sections_named is not None:  # where a section the question names begins
             covers += self.sections_named(query_terms(keyword_query(question)),
                                           visible_to(clearance))[:NAMED_SECTIONS]

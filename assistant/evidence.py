@@ -53,7 +53,6 @@ SUMMARY_WORDS = query_terms("summary summarise summarize overview gist tldr nuts
 # where a paper gives that account: its summary or purpose section, or a sentence about itself
 SUMMARY_HEADING = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?(executive summary|summary|purpose|"
                              r"overview|key points)\b", re.I)
-INTRODUCTION = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?introduction\b", re.I)  # half a summary
 SUMMARY_FIELD = re.compile(r"^(Executive Summary|Summary|Purpose( of (the )?(Report|Paper))?)\s*:",
                            re.I)
 ABOUT_ITSELF = re.compile(r"^(This|The)\s+(paper|report|document|guidance)\s+(outlines|sets out|"
@@ -235,9 +234,10 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         lead = unit.lead
         heading = lead.chunk.section_of(lead.offset).split(" > ")[-1]
         if ABOUT_ITSELF.match(lead.text) or SUMMARY_FIELD.match(lead.text) \
-                or SUMMARY_HEADING.match(heading) or SUMMARY_FIELD.match(label_above(lead) + ":"):
+                or SUMMARY_HEADING.match(heading) or SUMMARY_FIELD.match(label_above(lead) + ":") \
+                or lead.kind == "heading" and SUMMARY_HEADING.match(lead.text):
             return 1.0
-        return 0.5 if INTRODUCTION.match(heading) else 0.0
+        return 0.0
     return 0.0
 
 
@@ -341,6 +341,8 @@ def score_units(question: str, units: Sequence[Unit],
         if chunk.doc_id not in names:
             names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
         wanted = terms - names[chunk.doc_id]
+        if kind == "summary":  # "summarise thriving places": every word of the title names it
+            wanted -= query_terms(f"{chunk.title} {chunk.organisation}")
         if tables and in_table(unit.lead, tables):
             wanted -= table_terms
         return wanted or (terms if kind != "summary" else set())  # a summary of the paper named

@@ -546,6 +546,10 @@ def test_a_summary_is_the_papers_own_account_of_itself(assistant):
     sandwell = assistant.ask("summarise the sandwell paper", "public")
     assert sandwell.parts[0].text.startswith("The paper sets out the principles")
     assert not any("indicate with an" in p.text for p in sandwell.parts)
+    assert {c.page for c in sandwell.citations} == {1}  # not the Black Country table (p2)
+    # a guidance's key points, printed after its title page and contents, are its summary
+    guidance = assistant.ask("summarise thriving places", "public")
+    assert guidance.parts[0].text == "Key points" and guidance.citations[0].page == 2
     bd = assistant.ask("what is the b&d report about", "public")
     summary = ("The appointment of a Place Partnership lead is proposed",
                "The leadership of partnership working at place",
