@@ -231,14 +231,19 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
     if kind == "list":
         return float(unit.is_list)
     if kind == "summary":
-        lead = unit.lead
-        heading = lead.chunk.section_of(lead.offset).split(" > ")[-1]
-        if ABOUT_ITSELF.match(lead.text) or SUMMARY_FIELD.match(lead.text) \
-                or SUMMARY_HEADING.match(heading) or SUMMARY_FIELD.match(label_above(lead) + ":") \
-                or lead.kind == "heading" and SUMMARY_HEADING.match(lead.text):
-            return 1.0
-        return 0.0
+        return float(summarises(unit.lead))
     return 0.0
+
+
+def summarises(lead: Sentence) -> bool:
+    """Whether a piece is where a paper gives its own account of itself: a summary, purpose or
+    key-points heading or what is printed under one, a "Summary:" field or the sentences under
+    its label, or a sentence about the paper ("This paper outlines ...")."""
+    heading = lead.chunk.section_of(lead.offset).split(" > ")[-1]
+    return bool(ABOUT_ITSELF.match(lead.text) or SUMMARY_FIELD.match(lead.text)
+                or SUMMARY_HEADING.match(heading)
+                or SUMMARY_FIELD.match(label_above(lead) + ":")
+                or lead.kind == "heading" and SUMMARY_HEADING.match(lead.text))
 
 
 def label_above(piece: Sentence) -> str:

@@ -193,7 +193,7 @@ def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
     asked = POST_HOLDER_ASKED.search(question)
     if not asked:
         return None
-    posts = {m.group(0).split()[0].lower()[:4]
+    posts = {m.group(0).split()[0].lower()[:4]  # "dire" finds "Director", "Directors", ...
              for m in POST_WORD.finditer(asked.group("post") or asked.group("outcome") or "")}
     for text in sentences:
         for person in people_named(text):
