@@ -106,7 +106,10 @@ MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b
 # what a question asks a figure for by ("the minimum population", "the waiting time target")
 MEASURES = frozenset("minimum maximum target targets threshold thresholds quorum rate rates "
                      "percentage proportion ratio limit limits cap size length duration population".split())
-NEAR = 5  # words: how close a number must stand to the thing it counts ("10 key lines")
+# words: how far a number may stand before the thing it counts ("10 key lines of enquiry",
+# "three provider collaboratives") or after it ("members: 12"). English puts the count
+# first, so "ICS areas contain more than one local authority" counts authorities, not ICSs.
+BEFORE, AFTER = 4, 2
 
 
 def asks_for_money(question: str) -> bool:
@@ -121,13 +124,13 @@ def asks_for_money(question: str) -> bool:
 
 
 def _number_beside(text: str, counted: set[str]) -> bool:
-    """A number within a few words of one of the counted terms ("three provider
-    collaboratives", "one per sub-place", "7 of the 10 chief executives"); a year counts
-    nothing ("ICSs from April 2022" says nothing of how many ICSs there are)."""
+    """A number a few words before one of the counted terms ("three provider
+    collaboratives", "7 of the 10 chief executives") or just after it ("members: 12"); a year
+    counts nothing ("ICSs from April 2022" says nothing of how many ICSs there are)."""
     words = re.findall(r"[\w£'’/+-]+", text)
     numbers = [i for i, w in enumerate(words) if NUMBER.search(w) and not YEAR.fullmatch(w)]
     terms = [i for i, w in enumerate(words) if query_terms(w) & counted]
-    return any(abs(n - t) <= NEAR for n in numbers for t in terms)
+    return any(0 < t - n <= BEFORE or 0 < n - t <= AFTER for n in numbers for t in terms)
 
 
 DURATION_ASKED = re.compile(r"^\s*how long\b|\b(fixed|what) term\b|\bduration\b", re.I)
@@ -228,8 +231,8 @@ def value_unstated(question: str, sentences: Iterable[str]) -> str | None:
         return "name"
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
-    counted = query_terms(" ".join(w for w in subject if w.lower() not in MEASURES)
-                          or " ".join(measures))  # "what quorum": a number beside "quorum"
+    # what the number counts, or the measure it is printed beside ("a population of 580,000")
+    counted = query_terms(" ".join(subject))
     if not (QUANTITY_QUESTION.match(question) or measures) or not counted:
         return None
     return None if any(_number_beside(text, counted) for text in sentences) else "number"

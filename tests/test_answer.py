@@ -313,6 +313,11 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
     # a year counts nothing; a how-long question needs a duration
     ("how many icss are there in england?", ["ICSs will be statutory from April 2022."], True),
     ("how many icss are there in england?", ["There are 42 ICSs."], False),
+    # a count stands before what it counts: "more than one local authority" counts
+    # authorities, however near "ICS" it is printed; "members: 12" after it also counts
+    ("how many icss are there in england?",
+     ["Where ICS areas contain more than one local authority, HWB footprints may serve."], True),
+    ("how many members does the committee have?", ["Committee members: 12."], False),
     ("how long is the lead appointed for?", ["The lead is appointed by 1 July 2022."], True),
     ("how long is the lead appointed for?", ["The lead is appointed for two years."], False),
     ("how often does the uec board meet", ["A UEC board at ICS level will oversee it."], True),
