@@ -133,6 +133,22 @@ def _number_beside(text: str, counted: set[str]) -> bool:
     return any(0 < t - n <= BEFORE or 0 < n - t <= AFTER for n in numbers for t in terms)
 
 
+QUANTITY_WORDS = re.compile(r"\bhow\s+(much|many)\b", re.I)
+
+
+def _sum_for(question: str, text: str) -> bool:
+    """Whether the text states a sum for what the question asks it for: the sum and two of the
+    question's words for its purpose, or its only one ("£145 million 'allocation' in 2022/23
+    from the ICS to Partnership Southwark" is not Sussex's functional review funding for
+    sharing "ICS", nor the Better Care Fund minimum for sharing "2022/23"). Years are when,
+    not what, and say nothing of the purpose."""
+    if not MONEY.search(text):
+        return False
+    asked_for = QUANTITY_WORDS.sub(" ", MONEY_ASKED.sub(" ", question.replace("£", " ")))
+    purpose = {term for term in query_terms(keyword_query(asked_for)) if not term.isdigit()}
+    return len(query_terms(text) & purpose) >= min(2, len(purpose))
+
+
 DURATION_ASKED = re.compile(r"^\s*how long\b|\b(fixed|what) term\b|\bduration\b", re.I)
 DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                       r"eighteen|twenty|thirty|a|an)[\s-]+(years?|months?|weeks?|days?)\b", re.I)
@@ -215,9 +231,7 @@ def value_unstated(question: str, sentences: Iterable[str]) -> str | None:
     or the holder of a post over passages that name nobody beside it."""
     sentences = list(sentences)
     if asks_for_money(question):  # a sum beside what it is for (not any £ in the passages)
-        purpose = query_terms(keyword_query(MONEY_ASKED.sub(" ", question.replace("£", " "))))
-        stated = any(MONEY.search(text) and query_terms(text) & purpose for text in sentences)
-        return None if stated else "sum"
+        return None if any(_sum_for(question, text) for text in sentences) else "sum"
     if DURATION_ASKED.search(question):  # "how long is the lead appointed for": a duration
         return None if any(DURATION.search(text) for text in sentences) else "duration"
     if FREQUENCY_ASKED.search(question):  # "how often does the board meet": a frequency

@@ -287,7 +287,7 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
     ("what's the 2021/22 budget for the sandwell place partnership",
      ["Budgets for 2021/22 will be set by the ICB.", "The partnership meets monthly."], True),
     ("How much is the 2022/23 allocation from the ICS?",
-     ["The 2022/23 allocation to the borough is £145 million."], False),
+     ["The 2022/23 allocation from the ICS to the borough is £145 million."], False),
     # "how much money" asks for a sum: a count beside "money" is not one
     ("how much money will the places get in 2022/23",
      ["Places will get money from 3 sources in 2022/23."], True),
@@ -334,6 +334,13 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      ["Southwark's public health grant is £29m.", "The better care fund pools budgets."], True),
     ("what's the minimum nhs contribution to the better care fund in £?",
      ["The NHS contribution to the better care fund is £4.3bn."], False),
+    # one shared word, or a shared year, does not make another sum this one
+    ("how much funding did sussex ics get for its functional review?",
+     ["There is £145 million allocation in 2022/23 from the ICS to Partnership Southwark."], True),
+    ("what's the minimum nhs contribution to the better care fund for 2022/23 in £?",
+     ["There is £145 million allocation in 2022/23 to Partnership Southwark."], True),
+    ("How much is the 2022/23 allocation from the ICS to Partnership Southwark?",
+     ["There is £145 million allocation in 2022/23 from the ICS to Partnership Southwark."], False),
     ("when does the place committee hold its first meeting",
      ["Nominations are due by 24 June.", "The place committee will oversee delivery."], True),
     ("When will the partnerships be formally established?",
