@@ -17,6 +17,7 @@ from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
 from assistant.evidence import (DATE, DOCUMENT_NOUNS, Scored, answer_type, on_cover_sheet,
+                                person_asked,
                                 score_units)
 from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
                                value_unstated)
@@ -249,6 +250,14 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             chosen.append(last)
             seen.update(_texts(last))
 
+    person = person_asked(question, [s.unit for s in scored])
+    if person is not None:  # "who is zena etheridge": where she is named with her role, only
+        take(first.unit, 0)
+        for candidate in scored[1:1 + MAX_SUPPORT * 2]:
+            if (len(chosen) <= MAX_SUPPORT and candidate.typed and person in candidate.unit.text
+                    and not _repeats(candidate.unit, seen)):
+                take(candidate.unit, 0)
+        return chosen
     take(first.unit, max(SECTION_FOLLOWS if first.opening else 1, rest_of_row(first.unit)))
     documents = named_documents(question, hits)
     if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):

@@ -62,6 +62,16 @@ HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|shar
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
                  r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
                  r"prepared|signed|sponsor)\b", re.I)
+# "who is zena etheridge", "who's marie gabriel in the nel place lead selection": a person
+# asked about by name; the answer is the role printed beside the name, in capitals ("Zena
+# Etheridge (NEL ICB Chief Executive designate)", not "Zena Etheridge, through the ... Chair")
+WHO_IS_NAMED = re.compile(r"^\s*who(?:'s|’s|\s+is|\s+was)\s+(?!(?:the|an?|our|their|its|his|"
+                          r"her|this|that|these|those|my|your|responsible|accountable|in|on|at|"
+                          r"to|for|now|currently|\w+ing|\w+ed)\b)(?P<name>[a-z][\w'’.-]*"
+                          r"(?:\s+[a-z][\w'’-]*){1,2}?)\s*(?:[?,]|$|\s+(?:in|on|at|from|and|"
+                          r"mentioned|named)\b)", re.I)
+ROLE = (r"(?:the\s+)?(?:(?:[A-Z][\w&'’/-]*|of|and|for)\s+){0,6}?(?:Chair|Director|Officer|Executive|Lead|Leader|Councillor|"
+        r"Manager|Head|Secretary|Consultant|Clinician|Chief|Designate|Mayor)")
 SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|types|categories|"
              r"steps|risks|functions|priorities|services|ways|things|elements|components|"
              r"responsibilities|duties|benefits|challenges|activities|capabilities|models|"
@@ -226,6 +236,8 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         return float(bool(AUTHOR.search(text) or ABOUT_AUTHOR.match(unit.lead.text)))
     if kind == "contact":
         return float(bool(CONTACT.search(text)))
+    if kind == "who" and term:  # "who is zena etheridge": her role beside her name
+        return float(bool(re.search(re.escape(term) + r"\s*[(,–-]?\s*" + ROLE, text)))
     if kind == "who":  # a person or body, or a list of them ("who should be members")
         return float(bool(PERSON.search(text)) or unit.is_list)
     if kind == "list":
@@ -233,6 +245,17 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
     if kind == "summary":
         return float(summarises(unit.lead))
     return 0.0
+
+
+def person_asked(question: str, units: Sequence[Unit]) -> str | None:
+    """The person a "who is ..." question names, as the passages print the name ("Zena
+    Etheridge" for "who is zena etheridge"); None when it names no one they print (a post, "who
+    is the place director", is asked for its holder instead)."""
+    asked = WHO_IS_NAMED.match(question)
+    if not asked:
+        return None
+    name = " ".join(word.capitalize() for word in asked["name"].split())
+    return name if any(name in unit.text for unit in units) else None
 
 
 def summarises(lead: Sentence) -> bool:
@@ -319,7 +342,8 @@ def score_units(question: str, units: Sequence[Unit],
     question (`similarity`, one per unit, when piece vectors are stored), discounted by
     passage rank."""
     kind = answer_type(question)
-    term = defined_term(question) if kind == "define" else None
+    term = (defined_term(question) if kind == "define"
+            else person_asked(question, units) if kind == "who" else None)
     deadline = bool(ASKS_DEADLINE.search(question))
     asks_for_headings = bool(HEADING_QUESTION.search(question))
     terms = query_terms(keyword_query(without_exclusions(question)))  # "what", "does", "say" ask; they are not asked about

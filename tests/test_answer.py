@@ -569,3 +569,22 @@ def test_a_summary_is_the_papers_own_account_of_itself(assistant):
     assert bd.parts[0].text.startswith(summary), bd.answer
     assert {c.doc_id for c in bd.citations} == {"lbbd-hwb-2022-06-14-place-partnership-lead"}
     assert not any(p.text.startswith(("Report Author", "Contact Details")) for p in bd.parts)
+
+
+def test_who_is_a_named_person_is_answered_by_the_role_printed_beside_the_name(assistant):
+    # "who is zena etheridge" was answered with "Zena Etheridge, through the Place Based
+    # Partnership Chair, needs to be informed ..." (a "Chair", but not hers); the answer is
+    # where her role stands beside her name, and nothing that does not name her follows it
+    answer = assistant.ask("who is zena etheridge", "public")
+    assert not answer.refused
+    assert "Zena Etheridge (NEL ICB Chief Executive designate)" in answer.parts[0].text
+    tait = assistant.ask("who is matthew tait", "public")
+    assert "Matthew Tait, Interim Chief Delivery Officer" in tait.parts[0].text
+    assert all("Matthew Tait" in part.text for part in tait.parts), tait.answer  # no "Date of Paper"
+    from assistant.evidence import WHO_IS_NAMED
+
+    assert WHO_IS_NAMED.match("who's marie gabriel in the nel place lead selection")["name"] == (
+        "marie gabriel")
+    # a post or a doing is no name: "who is the place director" asks for the post's holder
+    assert WHO_IS_NAMED.match("who is the place director") is None
+    assert WHO_IS_NAMED.match("who is sponsoring the b&d report") is None
