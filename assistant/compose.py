@@ -16,8 +16,8 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
-from assistant.evidence import (DATE, DOCUMENT_NOUNS, Scored, answer_type, on_cover_sheet,
-                                person_asked,
+from assistant.evidence import (DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
+                                on_cover_sheet, person_asked,
                                 score_units)
 from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
                                value_unstated)
@@ -188,6 +188,21 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     if answer_type(question) in FRONT_MATTER_TYPES + ("who",):
         return False
     return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)  # not "Date of Paper"
+
+
+def stray_cover_field(question: str, unit: Unit) -> bool:
+    """A cover-sheet field asked nothing it is for: "Date and Name of Committee at which Paper
+    Reviewed" does not answer whether the model constitution requires a named place committee
+    for sharing "name" and "committee". A field answers a question about the paper (its author,
+    date, contact, summary, who; "which agenda item was the bob paper"), or one whose words its
+    label mostly names ("is it a key decision": "Key Decision")."""
+    label = cover_field(unit)
+    if (label is None or answer_type(question) in FRONT_MATTER_TYPES + ("who",)
+            or query_terms(question) & DOCUMENT_NOUNS):  # "what is the board asked to do with the paper"
+        return False
+    asked = (query_terms(keyword_query(question))
+             - query_terms(" ".join(document_names(unit.lead.chunk))))
+    return bool(asked) and len(asked & query_terms(label)) / len(asked) < FIELD_SHARE
 
 
 def _page(piece: Sentence) -> tuple[str, int]:
@@ -505,6 +520,7 @@ class UnitAnswerer:
         units = candidate_units(hits, self.next_chunk, covers)
         scored = score_units(question, units,
                              self.similarities(retrieval_query(question, history), units))
+        scored = [s for s in scored if not stray_cover_field(question, s.unit)] or scored
         named = named_documents(question, hits)
         if named:
             scored = [s for s in scored if s.unit.lead.chunk.doc_id in named] or scored

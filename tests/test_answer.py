@@ -588,3 +588,16 @@ def test_who_is_a_named_person_is_answered_by_the_role_printed_beside_the_name(a
     # a post or a doing is no name: "who is the place director" asks for the post's holder
     assert WHO_IS_NAMED.match("who is the place director") is None
     assert WHO_IS_NAMED.match("who is sponsoring the b&d report") is None
+
+
+def test_a_cover_sheet_field_answers_only_what_it_is_for(assistant):
+    # "Date and Name of Committee at which Paper Reviewed: ICB Executive 12/09/2022" led the
+    # answer to whether the model constitution requires a named place committee (it shares
+    # "name" and "committee"); a field answers questions about the paper, or ones its label names
+    from assistant.compose import COVER_FIELD
+
+    answer = assistant.ask("does the model icb constitution require a named place committee for "
+                           "every place?", "confidential")
+    assert not any(COVER_FIELD.match(p.text) for p in answer.parts), answer.answer
+    asked = assistant.ask("which agenda item was the bob place-based partnerships paper", "public")
+    assert COVER_FIELD.match(asked.parts[0].text), asked.answer
