@@ -123,12 +123,19 @@ def asks_for_money(question: str) -> bool:
     return bool(MONEY_ASKED.search(" ".join(question_subject(question))))
 
 
+# a number that makes an adjective counts nothing: "two-tier areas", "10-year plan" (but
+# "twenty-one members" counts)
+UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|\d+)"
+COMPOUND = re.compile(UNITS + r"-(?!" + UNITS + r"\b)[a-z]", re.I)
+
+
 def _number_beside(text: str, counted: set[str]) -> bool:
     """A number a few words before one of the counted terms ("three provider
     collaboratives", "7 of the 10 chief executives") or just after it ("members: 12"); a year
     counts nothing ("ICSs from April 2022" says nothing of how many ICSs there are)."""
     words = re.findall(r"[\w£'’/+-]+", text)
-    numbers = [i for i, w in enumerate(words) if NUMBER.search(w) and not YEAR.fullmatch(w)]
+    numbers = [i for i, w in enumerate(words)
+               if NUMBER.search(w) and not YEAR.fullmatch(w) and not COMPOUND.match(w)]
     terms = [i for i, w in enumerate(words) if query_terms(w) & counted]
     return any(0 < t - n <= BEFORE or 0 < n - t <= AFTER for n in numbers for t in terms)
 

@@ -318,6 +318,10 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
     ("how many icss are there in england?",
      ["Where ICS areas contain more than one local authority, HWB footprints may serve."], True),
     ("how many members does the committee have?", ["Committee members: 12."], False),
+    # a number that makes an adjective counts nothing; "twenty-one" still counts
+    ("how many areas have signed an integrated care provider contract?",
+     ["In two-tier areas, the county council and ICS may be co-terminous."], True),
+    ("how many members does the committee have?", ["It has twenty-one members."], False),
     ("how long is the lead appointed for?", ["The lead is appointed by 1 July 2022."], True),
     ("how long is the lead appointed for?", ["The lead is appointed for two years."], False),
     ("how often does the uec board meet", ["A UEC board at ICS level will oversee it."], True),
