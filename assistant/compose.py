@@ -19,6 +19,7 @@ from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswera
 from assistant.evidence import (DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
                                 on_cover_sheet, person_asked,
                                 score_units)
+from assistant.places import places_named
 from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
@@ -136,6 +137,18 @@ def _repeats(unit: Unit, seen: set[str]) -> bool:
 def pieces_of(passages: Sequence[Hit]) -> list[str]:
     """The text of every sentence, line and list item of the passages, in rank order."""
     return [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
+
+
+def about_places_asked(question: str, passages: Sequence[Hit]) -> list[Hit]:
+    """The passages from papers about a place the question names, if it names one: Southwark's
+    "Public Health Grant of £29m" is no answer to Barking and Dagenham's public health grant.
+    A passage is about a place its title, organisation or text names. A comparison's places
+    are each answered from their own papers."""
+    asked = places_named(question)
+    if not asked or COMPARE.search(question):  # "bob vs the black country": each its own
+        return list(passages)
+    return [h for h in passages
+            if asked & places_named(f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}")]
 
 
 def passage_coverage(question: str, passages: Sequence[Hit],
@@ -464,7 +477,7 @@ class UnitAnswerer:
         """The answerability model's inputs, from the question and what the caller may read."""
         passages = hits[:CHUNKS_CONSIDERED]
         texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
-        pieces = pieces_of(passages)
+        pieces = pieces_of(about_places_asked(question, passages))  # where a value may be stated
         names = frozenset(query_terms(" ".join(
             {n for h in passages for n in document_names(h.chunk)})))
         return Features(
@@ -546,7 +559,8 @@ class UnitAnswerer:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")
         if features.no_value:
-            kind = value_unstated(question, pieces_of(hits[:CHUNKS_CONSIDERED]))
+            kind = value_unstated(question, pieces_of(about_places_asked(
+                question, hits[:CHUNKS_CONSIDERED])))
             return unstated_notice(kind, question) if kind else None
         return None
 

@@ -605,3 +605,19 @@ def test_a_cover_sheet_field_answers_only_what_it_is_for(assistant):
     assert not any(COVER_FIELD.match(p.text) for p in answer.parts), answer.answer
     asked = assistant.ask("which agenda item was the bob place-based partnerships paper", "public")
     assert COVER_FIELD.match(asked.parts[0].text), asked.answer
+
+
+def test_a_value_for_a_named_place_is_looked_for_in_papers_about_that_place(assistant):
+    # Southwark's "Public Health Grant of £29m" is no answer to Barking and Dagenham's grant
+    from assistant.compose import about_places_asked
+
+    question = "what's barking and dagenham's public health grant this year"
+    hits = assistant.retriever.retrieve(question, "confidential")
+    assert any("Public Health Grant of £29m" in h.chunk.text for h in hits)
+    kept = about_places_asked(question, hits)
+    assert kept and not any("Public Health Grant of £29m" in h.chunk.text for h in kept)
+    answer = assistant.ask(question, "confidential")
+    assert answer.refused and "sum" in (answer.notice or ""), answer.answer
+    # a comparison's places are each answered from their own papers
+    both = "how many places does bob have vs the black country"
+    assert about_places_asked(both, hits) == list(hits)
