@@ -286,8 +286,17 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                     and not _repeats(candidate.unit, seen)):
                 take(candidate.unit, 0)
         return chosen
-    take(first.unit, max(SECTION_FOLLOWS if first.opening else 1, rest_of_row(first.unit)))
     documents = named_documents(question, hits)
+    if (answer_type(question) == "when" and cover_field(first.unit) is not None
+            and len(documents) < 2):
+        take(first.unit, 0)  # "when was the bob paper written": its dates, not the fields after
+        for candidate in scored[1:]:
+            if len(chosen) > MAX_SUPPORT or candidate.score < SUPPORT_SHARE * first.score:
+                break
+            if candidate.typed and not _repeats(candidate.unit, seen):
+                take(candidate.unit, 0)
+        return chosen
+    take(first.unit, max(SECTION_FOLLOWS if first.opening else 1, rest_of_row(first.unit)))
     if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):
         for doc_id in documents[:3]:
             if any(u.lead.chunk.doc_id == doc_id for u in chosen):

@@ -49,6 +49,9 @@ SUMMARY_ASKED = re.compile(r"\b(summar(y|ise|ize|ising|izing)|overview|gist|tl;?
                            r"document|doc|guidance)\s+(all\s+)?about\b", re.I)
 # the words a question names a document by ("the bob paper"), and those that ask for a summary
 DOCUMENT_NOUNS = query_terms("paper papers report reports document documents doc docs guidance")
+# a when-question asking only these of a paper it names asks the date on its cover
+DATED_WORDS = query_terms("published publish publication issued issue released release dated date "
+                          "written produced version out come came")
 SUMMARY_WORDS = query_terms("summary summarise summarize overview gist tldr nutshell about give")
 # where a paper gives that account: its summary or purpose section, or a sentence about itself
 SUMMARY_HEADING = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?(executive summary|summary|purpose|"
@@ -258,6 +261,15 @@ def person_asked(question: str, units: Sequence[Unit]) -> str | None:
     return name if any(name in unit.text for unit in units) else None
 
 
+def dates_cover(kind: str, wanted: set[str], lead: Sentence) -> bool:
+    """Whether a piece is the dated line of a paper's cover ("Version 1, 2 September 2021") and
+    the question asks only when that paper came out ("when was thriving places published"):
+    it then answers all that is asked, though it never says "published"."""
+    return (kind == "when" and lead.kind == "line" and lead.chunk.page_of(lead.offset) == 1
+            and bool(DATE.search(lead.text)) and bool(wanted & DATED_WORDS)
+            and wanted - query_terms(lead.chunk.title) - DOCUMENT_NOUNS <= DATED_WORDS)
+
+
 def summarises(lead: Sentence) -> bool:
     """Whether a piece is where a paper gives its own account of itself: a summary, purpose or
     key-points heading or what is printed under one, a "Summary:" field or the sentences under
@@ -410,6 +422,9 @@ def score_units(question: str, units: Sequence[Unit],
         typed = type_match(kind, unit, term, deadline)
         if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
+        dated_cover = dates_cover(kind, wanted, lead)
+        if dated_cover:  # "when was thriving places published": the date on its cover
+            coverage = 1.0
         gate = 1.0 if kind in ("author", "contact", "summary") else float(coverage > 0)
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:
@@ -417,6 +432,7 @@ def score_units(question: str, units: Sequence[Unit],
         if kind != "fact" and not typed:  # not the shape asked for: a date, a number, a list
             value *= OFF_TYPE
         value += W_SEM * sim
-        scored.append(Scored(unit, value / (1 + RANK_DECAY * lead.rank), coverage, heading, typed,
+        decay = 1 if dated_cover else 1 + RANK_DECAY * lead.rank  # a cover is fetched, not ranked
+        scored.append(Scored(unit, value / decay, coverage, heading, typed,
                              sim, opening))
     return sorted(scored, key=lambda s: -s.score)

@@ -621,3 +621,17 @@ def test_a_value_for_a_named_place_is_looked_for_in_papers_about_that_place(assi
     # a comparison's places are each answered from their own papers
     both = "how many places does bob have vs the black country"
     assert about_places_asked(both, hits) == list(hits)
+
+
+def test_when_a_named_paper_came_out_is_answered_by_the_date_on_its_cover(assistant):
+    # "when was thriving places published" got the foreword (no date); the cover's
+    # "Version 1, 2 September 2021" never says "published", but is all that is asked
+    from assistant.evidence import DATE
+
+    answer = assistant.ask("when was thriving places published", "public")
+    assert answer.parts[0].text == "Version 1, 2 September 2021", answer.answer
+    assert answer.citations[0].page == 1
+    # the paper's dates, not every cover field after the first
+    written = assistant.ask("when was the bob paper written", "public")
+    assert written.parts[0].text.startswith("Date of Paper"), written.answer
+    assert all(DATE.search(part.text) for part in written.parts), written.answer
