@@ -95,6 +95,7 @@ def covers_for(question: str, hits: Sequence[Hit],
     return covers
 
 
+MIN_FOLLOWING_WORDS = 3
 SUMMARY_CHUNKS = 5  # a document's opening chunks searched for its own summary (title, contents, ...)
 
 
@@ -270,8 +271,10 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                     chosen.append(announced)  # "...catchment area." then "In considering:"
                     seen.update(_texts(announced))
                 break
-            if following is None or _repeats(Unit(following), seen):
-                break
+            if (following is None or _repeats(Unit(following), seen)
+                    or len(following.text.split()) < MIN_FOLLOWING_WORDS
+                    and not re.search(r"\d", following.text)):
+                break  # nothing new, or a fragment the PDF split off a line ("the ICB.", not "July 2022")
             if unit is not first.unit and _page(following) != _page(last.lead):
                 break  # a supporting unit's next piece over the page is a citation elsewhere
             last = Unit(following)

@@ -635,3 +635,12 @@ def test_when_a_named_paper_came_out_is_answered_by_the_date_on_its_cover(assist
     written = assistant.ask("when was the bob paper written", "public")
     assert written.parts[0].text.startswith("Date of Paper"), written.answer
     assert all(DATE.search(part.text) for part in written.parts), written.answer
+
+
+def test_a_fragment_split_off_a_line_does_not_follow_an_answer(assistant):
+    # "the ICB." (a line the PDF split off the next item) followed the VCSE item as if it said
+    # something; a short piece with a figure in it ("July 2022") may still follow
+    answer = assistant.ask("what's the role of the voluntary sector at place", "public")
+    assert not answer.refused
+    assert all(len(p.text.split()) >= 3 or any(c.isdigit() for c in p.text)
+               for p in answer.parts), answer.answer
