@@ -644,3 +644,12 @@ def test_a_fragment_split_off_a_line_does_not_follow_an_answer(assistant):
     assert not answer.refused
     assert all(len(p.text.split()) >= 3 or any(c.isdigit() for c in p.text)
                for p in answer.parts), answer.answer
+
+
+def test_anything_in_a_question_is_not_an_unknown_word(assistant):
+    # no paper prints "anything", so "does thriving places say anything about housing" counted
+    # a word no document uses and was refused, while "what does ... say about housing" was not
+    answer = assistant.ask("does thriving places say anything about housing", "public")
+    assert not answer.refused
+    assert "housing" in " ".join(p.text for p in answer.parts[:2]).lower(), answer.answer
+    assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
