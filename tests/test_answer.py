@@ -308,6 +308,7 @@ def test_a_how_many_question_needs_a_number_beside_what_it_counts():
      True),
     ("what's the minimum population a place has to cover", ["places of 250,000 population"],
      False),
+    ("what size should a place be", ["The footprint of place should be a town or county."], False),
     ("what quorum does a joint committee need?", ["A joint committee may take decisions."], True),
     ("what quorum does a joint committee need?", ["The quorum is 4 members."], False),
     # a year counts nothing; a how-long question needs a duration
