@@ -210,6 +210,42 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)  # not "Date of Paper"
 
 
+COMPARED = [re.compile(p, re.I) for p in (
+    r"\b(?:differen\w*|distinction|compar\w*|contrast)\b.*?\bbetween\s+(?P<a>.+?)\s+and\s+"
+    r"(?P<b>.+?)\s*[?.!]*$",
+    r"^\s*(?:compare|contrast)\s+(?P<a>.+?)\s+(?:and|with|to|against)\s+(?P<b>.+?)\s*[?.!]*$",
+    r"^\s*(?:what(?:'s| is)\s+)?(?P<a>[^-?]+?)\s+(?:vs\.?|versus)\s+(?P<b>[^-?]+?)\s*[?.!]*$")]
+
+
+MAX_SIDE_WORDS = 6
+
+
+def compared_sides(question: str) -> list[set[str]]:
+    """What a question compares when it names two things ("difference between a joint
+    committee and a committee of a statutory body", "lead provider vs joint committee"): each
+    side's own words, those the two share ("committee") left out; [] otherwise."""
+    match = next((m for pattern in COMPARED if (m := pattern.search(question))), None)
+    if match is None or any(len(match[side].split()) > MAX_SIDE_WORDS for side in ("a", "b")):
+        return []  # "by when will bob have worked out which bits sit with place vs system"
+    a, b = (query_terms(keyword_query(match[side])) for side in ("a", "b"))
+    sides = [a - b, b - a]
+    return sides if all(sides) else []
+
+
+def _about_side(unit: Unit, side: set[str], other: set[str]) -> bool:
+    """Whether a unit speaks of one side of a comparison: its heading names that side and not
+    the other (Table 2's "Committee of a statutory body" row), or its text says more of that
+    side's own words than of the other's."""
+    lead = unit.lead
+    heading = query_terms(lead.chunk.section_of(lead.offset).split(" > ")[-1])
+    names_side, names_other = (len(heading & s) * 2 >= len(s) for s in (side, other))
+    if names_side != names_other:  # a row or section headed by one side is about that side
+        return names_side
+    text = query_terms(unit.text)
+    said, other_said = len(text & side) / len(side), len(text & other) / len(other)
+    return said >= 0.5 and said > other_said
+
+
 def stray_cover_field(question: str, unit: Unit) -> bool:
     """A cover-sheet field asked nothing it is for: "Date and Name of Committee at which Paper
     Reviewed" does not answer whether the model constitution requires a named place committee
@@ -314,6 +350,16 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                          and not _repeats(s.unit, seen) and s.coverage > 0), None)
             if best is not None:
                 take(best)
+        return chosen
+    sides = compared_sides(question)
+    if sides:  # "difference between a joint committee and a committee of a statutory body"
+        for side, other in (sides, sides[::-1]):
+            if any(_about_side(u, side, other) for u in chosen):
+                continue
+            best = next((s.unit for s in scored[1:] if _about_side(s.unit, side, other)
+                         and not _repeats(s.unit, seen)), None)
+            if best is not None:
+                take(best, 0)
         return chosen
     support = 1 if first.unit.is_list else MAX_SUPPORT
     for candidate in scored[1:]:

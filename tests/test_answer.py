@@ -654,3 +654,20 @@ def test_anything_in_a_question_is_not_an_unknown_word(assistant):
     assert not answer.refused
     assert "housing" in " ".join(p.text for p in answer.parts[:2]).lower(), answer.answer
     assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
+
+
+def test_a_comparison_of_two_things_gets_a_part_about_each(assistant):
+    # "difference between a joint committee and a committee of a statutory body" got the joint
+    # committee row alone; Table 2's "Committee of a statutory body" row is the other half
+    from assistant.compose import compared_sides
+
+    answer = assistant.ask("difference between a joint committee and a committee of a "
+                           "statutory body", "public")
+    assert not answer.refused
+    sections = {c.section.split(" > ")[-1] for c in answer.citations}
+    assert {"Joint committee", "Committee of a statutory body"} <= sections, answer.citations
+    # the words both sides share ("committee") say nothing of either; a long clause is no side
+    assert compared_sides("lead provider vs joint committee") == [{"lead", "provid"},
+                                                                 {"joint", "committe"}]
+    assert compared_sides("by when will bob have worked out which camhs bits sit with place "
+                          "vs system") == []
