@@ -157,6 +157,8 @@ def test_llm_answer_keeps_valid_citations_and_drops_invented_ones(indexed_settin
     assert [c.n for c in answer.citations] == markers == list(range(1, len(markers) + 1))
     assert len(markers) >= 2
     assert answer.citations[0].doc_id == "nhse-lga-2021-09-thriving-places-guidance"
+    listed = assistant.ask("bob pbp sub-committees list pls", "public")  # nor is "pls"
+    assert not listed.refused and "Urgent and emergency care" in listed.answer
     prompt = stub.requests[0]["messages"][-1]["content"]
     assert '<source id="1"' in prompt and "Question: " in prompt
 
