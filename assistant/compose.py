@@ -254,7 +254,7 @@ def stray_cover_field(question: str, unit: Unit) -> bool:
     label mostly names ("is it a key decision": "Key Decision")."""
     label = cover_field(unit)
     if (label is None or answer_type(question) in FRONT_MATTER_TYPES + ("who",)
-            or query_terms(question) & DOCUMENT_NOUNS):  # "what is the board asked to do with the paper"
+            or query_terms(question) & DOCUMENT_NOUNS):  # "what is the board asked ... the paper"
         return False
     asked = (query_terms(keyword_query(question))
              - query_terms(" ".join(document_names(unit.lead.chunk))))
@@ -316,7 +316,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             if (following is None or _repeats(Unit(following), seen)
                     or len(following.text.split()) < MIN_FOLLOWING_WORDS
                     and not re.search(r"\d", following.text)):
-                break  # nothing new, or a fragment the PDF split off a line ("the ICB.", not "July 2022")
+                break  # nothing new, or a fragment split off a line ("the ICB.", not "July 2022")
             if unit is not first.unit and _page(following) != _page(last.lead):
                 break  # a supporting unit's next piece over the page is a citation elsewhere
             last = Unit(following)

@@ -73,8 +73,9 @@ WHO_IS_NAMED = re.compile(r"^\s*who(?:'s|’s|\s+is|\s+was)\s+(?!(?:the|an?|our|
                           r"to|for|now|currently|\w+ing|\w+ed)\b)(?P<name>[a-z][\w'’.-]*"
                           r"(?:\s+[a-z][\w'’-]*){1,2}?)\s*(?:[?,]|$|\s+(?:in|on|at|from|and|"
                           r"mentioned|named)\b)", re.I)
-ROLE = (r"(?:the\s+)?(?:(?:[A-Z][\w&'’/-]*|of|and|for)\s+){0,6}?(?:Chair|Director|Officer|Executive|Lead|Leader|Councillor|"
-        r"Manager|Head|Secretary|Consultant|Clinician|Chief|Designate|Mayor)")
+ROLE = (r"(?:the\s+)?(?:(?:[A-Z][\w&'’/-]*|of|and|for)\s+){0,6}?(?:Chair|Director|Officer|"
+        r"Executive|Lead|Leader|Councillor|Manager|Head|Secretary|Consultant|Clinician|Chief|"
+        r"Designate|Mayor)")
 SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|types|categories|"
              r"steps|risks|functions|priorities|services|ways|things|elements|components|"
              r"responsibilities|duties|benefits|challenges|activities|capabilities|models|"

@@ -107,7 +107,8 @@ MONEY = re.compile(r"£|\$|€|\b\d[\d,.]*\s*(m|bn|k|million|billion|thousand)\b
 # not "size": "what size should a place be" is answered in words ("a town, city, borough or
 # county"), not only by a figure
 MEASURES = frozenset("minimum maximum target targets threshold thresholds quorum rate rates "
-                     "percentage proportion ratio limit limits cap length duration population".split())
+                     "percentage proportion ratio limit limits cap length duration "
+                     "population".split())
 # words: how far a number may stand before the thing it counts ("10 key lines of enquiry",
 # "three provider collaboratives") or after it ("members: 12"). English puts the count
 # first, so "ICS areas contain more than one local authority" counts authorities, not ICSs.
