@@ -140,12 +140,6 @@ def pieces_of(passages: Sequence[Hit]) -> list[str]:
     return [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
 
 
-# "does thriving places say anything about housing", "bob sub-committees list pls": no paper
-# prints "anything" or "pls", and that is no sign it cannot answer
-FILLER = re.compile(r"\b(anything|something|everything|nothing|anyone|someone|everyone|"
-                    r"please|pls|plz|thanks|thx|cheers)\b", re.I)
-
-
 def about_places_asked(question: str, passages: Sequence[Hit]) -> list[Hit]:
     """The passages from papers about a place the question names, if it names one: Southwark's
     "Public Health Grant of £29m" is no answer to Barking and Dagenham's public health grant.
@@ -551,7 +545,7 @@ class UnitAnswerer:
             typed=best.typed if best else 0.0,
             meaning=best.meaning if best else 0.0,
             passage_coverage=passage_coverage(question, passages, names),
-            unknown_terms=self.unknown_share(FILLER.sub(" ", question), clearance, names),
+            unknown_terms=self.unknown_share(question, clearance, names),
             unknown_subject=self.unmentioned_subject(question, clearance, names),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_value=float(value_unstated(question, pieces) is not None),

@@ -585,6 +585,9 @@ def spelled_out(text: str, acronyms: bool = False) -> str:
 # timing stuff"): as stop words, they neither dilute a search nor count as unknown subjects
 FILLER_WORDS = ("exactly", "actually", "basically", "really", "just", "quite", "ok", "okay",
                 "please", "pls", "stuff", "bit", "anyway", "etc", "eg", "ie", "thanks",
+                # "does thriving places say anything about housing": no paper prints "anything"
+                "anything", "something", "everything", "nothing", "anyone", "someone",
+                "everyone",
                 # words about the page, not its subject ("table 1 service delivery row - what
                 # kind of things does it cover"): no document prints them beside what they mean
                 "row", "rows", "column", "columns", "kind", "kinds", "sort", "sorts", "thing",
