@@ -224,6 +224,17 @@ def named_openings(question: str, units: Sequence[Unit]) -> list[bool]:
             for unit, terms, title in zip(units, found[:len(units)], found[len(units):])]
 
 
+INLINE_LIST = re.compile(r"\b(such as|including|includes?|namely|for example)\b[^.;:]*?,[^.;:]*?\b(and|or)\b")
+INLINE_LIST_FIT = 0.5  # a list printed as prose half fits a list question
+
+
+def enumerates(text: str) -> bool:
+    """A sentence that names several things in a row ("shared functions or capabilities, such
+    as people, digital and technology functions, business intelligence and analytics") is a
+    list printed as prose."""
+    return bool(INLINE_LIST.search(text))
+
+
 def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = False) -> float:
     """1 when the unit has the shape of the answer asked for, else 0; a date that is not a
     deadline ("by 24 June") half fits a question asking by when."""
@@ -245,7 +256,7 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
     if kind == "who":  # a person or body, or a list of them ("who should be members")
         return float(bool(PERSON.search(text)) or unit.is_list)
     if kind == "list":
-        return float(unit.is_list)
+        return 1.0 if unit.is_list else INLINE_LIST_FIT * enumerates(text)
     if kind == "summary":
         return float(summarises(unit.lead))
     return 0.0

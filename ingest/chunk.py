@@ -11,7 +11,9 @@ from core.models import Chunk, Document, Page, value_at
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 BULLET = re.compile(r"^([-*•▪●◦]|\(?[a-z]\)|[a-z]\.|\(?[ivx]+\))\s+")
 NUMBERED = re.compile(r"^\d{1,3}(\.\d{1,3})*\.?\s+\S")
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"'“‘(•-])")
+# a sentence ends at ". " before a capital, or where the PDF lost the space ("...progress of
+# places.These may be underpinned ..."): a word of two letters or more, the stop, a capitalised word
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"'“‘(•-])|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]{2})")
 MAX_HEADING_WORDS = 14
 NESTED_MARK = "◦"  # ingest.layout writes a nested list item with this mark
 # a heading starts a new chunk once the open one has this many words; shorter sections share

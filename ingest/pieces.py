@@ -40,22 +40,34 @@ def heading_of(chunk: Chunk, offset: int) -> str:
     return chunk.section_of(offset).rpartition(" > ")[2].strip()
 
 
-def logical_lines(chunk: Chunk, text: str) -> list[tuple[int, str]]:
-    """The text's lines with where each starts; a line the PDF broke off mid-sentence ("The
-    appointment of these leads is") is joined to the lowercase line that goes on with it
-    ("deferred until Dec 2022."), so the sentence is one piece. The join is one space for one
-    newline, so offsets into the text still hold."""
-    lines: list[tuple[int, str]] = []
+def logical_lines(chunk: Chunk, text: str) -> list[tuple[int, str, bool]]:
+    """The text's lines with where each starts, and whether each is a list item whose bullet
+    the PDF lost. A line the PDF broke off mid-sentence ("The appointment of these leads is")
+    is joined to the lowercase line that goes on with it ("deferred until Dec 2022."), so the
+    sentence is one piece; the join is one space for one newline, so offsets into the text
+    still hold. Lowercase lines straight after a line ending in ":" are items, never joined
+    ("...leaders should aspire towards ... include:" "openness and honesty with colleagues"
+    "a commitment to listening to others"): glued together they read as one endless item."""
+    lines: list[tuple[int, str, bool]] = []
     cursor = 0
     for raw in text.split("\n"):
         at = text.find(raw, cursor)
         cursor = at + len(raw)
-        if lines and _continues(chunk, *lines[-1], at, raw):
-            start, previous = lines[-1]
-            lines[-1] = (start, f"{previous} {raw}")
+        if lines and _lost_bullet(*lines[-1], at, raw):
+            lines.append((at, raw, True))
+        elif lines and _continues(chunk, *lines[-1][:2], at, raw):
+            start, previous, _ = lines[-1]
+            lines[-1] = (start, f"{previous} {raw}", False)
         else:
-            lines.append((at, raw))
+            lines.append((at, raw, False))
     return lines
+
+
+def _lost_bullet(start: int, previous: str, bullet: bool, at: int, raw: str) -> bool:
+    """Whether `raw` is an item of a list printed without bullets: a lowercase line straight
+    after an intro ending in ":" or after another such item."""
+    return (at == start + len(previous) + 1 and raw.strip()[:1].islower()
+            and (bullet or previous.rstrip().endswith(":")))
 
 
 def _continues(chunk: Chunk, start: int, previous: str, at: int, raw: str) -> bool:
@@ -71,9 +83,12 @@ def pieces_of(chunk: Chunk, text: str | None = None) -> list[Piece]:
     whole and marking headings."""
     text = chunk.text if text is None else text
     out: list[Piece] = []
-    for line_at, raw in logical_lines(chunk, text):
+    for line_at, raw, bullet in logical_lines(chunk, text):
         stripped = raw.lstrip()
         indent = len(raw) - len(stripped)
+        if bullet:
+            out.append(Piece(stripped.strip(), line_at + indent, "item"))
+            continue
         if stripped.startswith("- "):
             out.append(Piece(stripped[2:].strip(), line_at + indent + 2, "item", indent // 2))
             continue

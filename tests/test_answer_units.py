@@ -865,3 +865,26 @@ def test_sentences_printed_one_after_the_other_on_a_page_are_one_citation():
     label = chunk(f"About Mutual Ventures\n{third}")  # a line, then prose: two lines
     assert compose(units_of(label, 0)).answer.splitlines() == ["About Mutual Ventures [1]",
                                                               f"{third} [2]"]
+
+
+def test_a_sentence_naming_several_things_in_a_row_half_fits_a_list_question():
+    """"Which capabilities ...": a list printed as prose ("such as people, digital and
+    technology functions, business intelligence and analytics") is the answer's shape too, so
+    it is not scored down as off-type beside a real list about something else."""
+    from assistant.evidence import enumerates, type_match
+    from assistant.units import Unit, sentences_of
+
+    prose = Unit(sentences_of(chunk("These may be underpinned by shared capabilities, such as "
+                                    "people, digital and technology functions, business "
+                                    "intelligence and analytics."), 0)[0])
+    assert enumerates(prose.text) and type_match("list", prose) == 0.5
+    plain = Unit(sentences_of(chunk("The partnership agrees its shared capabilities."), 0)[0])
+    assert not enumerates(plain.text) and type_match("list", plain) == 0.0
+
+
+def test_shared_capabilities_are_answered_by_the_sentence_that_names_them(assistant):
+    answer = assistant.ask("what shared capabilities could underpin the programmes places run "
+                           "together", "public")
+    first = answer.answer.splitlines()[0]
+    assert "digital and technology functions" in first, answer.answer
+    assert answer.citations[0].page == 8

@@ -91,3 +91,38 @@ def test_a_sentence_the_pdf_broke_across_lines_is_one_piece_at_its_own_offset():
     assert text[deferred.offset:].startswith("The appointment")
     assert pieces[-1].kind == "item" and pieces[-1].text.endswith("but goes on here.")
     assert any(p.text == "New Heading Line" for p in pieces)  # a capital starts a new line
+
+
+def test_lowercase_lines_after_an_intro_ending_in_a_colon_are_items_not_one_run_on():
+    """Thriving Places p19 prints its leadership behaviours as paragraphs without bullets:
+    glued together as one "sentence" they made a 150-word item that matched any question."""
+    from assistant.units import units_of
+    from tests.test_answer_units import chunk
+
+    text = ("Learning to date suggests the key skills and behaviours of leaders include:\n"
+            "openness and honesty with colleagues, as well as acting with integrity\n"
+            "a commitment to listening to others\n"
+            "curiosity and the ability to understand what is really happening.\n"
+            "There is a range of system leadership programmes on offer.")
+    pieces = pieces_of(chunk(text))
+    assert [p.kind for p in pieces] == ["line", "item", "item", "item", "sentence"]
+    assert pieces[2].text == "a commitment to listening to others"
+    assert text[pieces[2].offset:].startswith("a commitment")
+    [listed] = [u for u in units_of(chunk(text), 0) if u.items]
+    assert [i.text.split()[0] for i in listed.items] == ["openness", "a", "curiosity"]
+    # a broken line that is not after a colon is still joined (the test above)
+    joined = pieces_of(chunk("The appointment of these leads is\ndeferred until Dec 2022."))
+    assert [p.text for p in joined] == ["The appointment of these leads is deferred until Dec 2022."]
+
+
+def test_a_stop_the_pdf_printed_without_its_space_still_ends_the_sentence():
+    from ingest.chunk import split_sentences
+    from tests.test_answer_units import chunk
+
+    text = ("Table 1 summarises the programmes, based on the existing progress of places.These "
+            "may be underpinned by shared functions or capabilities.")
+    assert [p.text for p in pieces_of(chunk(text))] == [
+        "Table 1 summarises the programmes, based on the existing progress of places.",
+        "These may be underpinned by shared functions or capabilities."]
+    assert split_sentences("See www.england.nhs.uk and e.g.The U.K. now.") == [
+        "See www.england.nhs.uk and e.g.The U.K. now."]  # no capitalised word after a stop
