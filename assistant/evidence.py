@@ -142,7 +142,7 @@ def answer_type(question: str) -> str:
         return "how many"
     if WHEN.search(question):
         return "when"
-    if re.search(r"\b(wrote|written|author|authored|prepared|sponsor)", question, re.I):
+    if re.search(r"\b(wrote|written|authors?|authored|prepared|sponsor\w*)\b", question, re.I):
         return "author"
     if CONTACT_ASKED.search(question):
         return "contact"

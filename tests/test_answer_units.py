@@ -34,6 +34,9 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("How many Primary Care Network directors sit on the committee?", "how many"),
     ("Who wrote the Sandwell paper?", "author"),
     ("which consultancy prepared the analysis", "author"),
+    ("Which section of the NHS Act 2006 allows joint committees between a local authority and an ICB?",
+     "fact"),  # "authority" names no author
+    ("who sponsored the bob paper", "author"),
     ("Who chairs the place committee?", "who"),
     ("What are the three categories of leadership role?", "list"),
     ("Which service areas will partnerships be responsible for?", "list"),
