@@ -130,6 +130,12 @@ W_LIST = 0.3
 W_HEADING = 0.25
 W_ITEMS = 0.3
 OFF_TYPE = 0.6
+# coverage from which the answer's shape counts in full: a date, number, role or list barely on
+# topic ("10. The responsibility for ICB relationships ... Place Director" for "who gets to decide
+# how big each local area is") no longer outranks the sentence that answers. Dev (0.01 / 0.2 /
+# 0.3 / 0.4): first unit holds a key fact 0.553 / 0.572 / 0.580 / 0.584, key facts 0.771 / 0.775
+# / 0.772 / 0.773, citation precision 0.738 / 0.747 / 0.744 / 0.746
+TYPED_COVERAGE = 0.2
 W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 0.5: 0.613)
 
 
@@ -437,7 +443,8 @@ def score_units(question: str, units: Sequence[Unit],
         dated_cover = dates_cover(kind, wanted, lead)
         if dated_cover:  # "when was thriving places published": the date on its cover
             coverage = 1.0
-        gate = 1.0 if kind in ("author", "contact", "summary") else float(coverage > 0)
+        gate = (1.0 if kind in ("author", "contact", "summary")
+                else min(1.0, coverage / TYPED_COVERAGE))  # the shape counts once on topic
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:
             value += W_LIST * coverage

@@ -891,3 +891,21 @@ def test_shared_capabilities_are_answered_by_the_sentence_that_names_them(assist
     first = answer.answer.splitlines()[0]
     assert "digital and technology functions" in first, answer.answer
     assert answer.citations[0].page == 8
+
+
+def test_the_answer_shape_counts_in_full_only_for_a_unit_on_topic():
+    """A role printed in a sentence that shares one word with the question is not a better
+    answer to "who ..." than the sentence about what was asked."""
+    question = "who runs the health anchors learning network"
+    text = ("The Place Director will lead the team for the network of services. "
+            "The Health Anchors Learning Network is facilitated by The Health Foundation.")
+    scored = score_units(question, units_of(chunk(text), 0))
+    assert scored[0].unit.lead.text.startswith("The Health Anchors Learning Network")
+    role = next(s for s in scored if s.unit.lead.text.startswith("The Place Director"))
+    assert role.typed == 1.0 and 0 < role.coverage < 0.2  # the shape, barely on topic
+
+
+def test_who_runs_the_learning_network_is_answered_by_who_facilitates_it(assistant):
+    answer = assistant.ask("who runs the health anchors learning network mentioned in thriving "
+                           "places", "public")
+    assert "The Health Foundation" in answer.answer.splitlines()[0], answer.answer
