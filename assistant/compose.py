@@ -285,6 +285,32 @@ def rest_of_row(unit: Unit) -> int:
                                    if lead.offset < p.offset < end))
 
 
+NAMED_HEADING = 0.5  # share of the question's topic words a heading prints for it to name it
+
+
+def heading_named(question: str, unit: Unit) -> float:
+    """Share of the question's topic words (less those naming the unit's paper: its
+    organisation and short names; a title may name a section too, "Place Partnership Lead")
+    that the unit's own section heading prints."""
+    chunk = unit.lead.chunk
+    topic = (query_terms(keyword_query(question))
+             - query_terms(f"{chunk.organisation} {' '.join(document_names(chunk))}"))
+    heading = chunk.section_of(unit.lead.offset).rpartition(" > ")[2]
+    return len(topic & query_terms(heading)) / len(topic) if topic else 0.0
+
+
+def rival_section(question: str, first: Unit, candidate: Unit) -> bool:
+    """A support from a rival of the section the question names: "what does the Place
+    Partnership Lead do" is answered under "2.1 Place Partnership Lead", and the bullets of
+    "2.2 Place Delivery Role" beside it describe another role. A rival's heading names part
+    of what the question asks, less of it than the first unit's heading; a heading naming
+    none of it is no rival (a table row the layout filed under the wrong heading)."""
+    named = heading_named(question, first)
+    if named < NAMED_HEADING:
+        return False
+    return 0 < heading_named(question, candidate) < named
+
+
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
     """The best unit first, then the piece that follows it in its section (the rest of its row
     in a table), then up to two supporting units that add something new; a comparison gets the
@@ -361,6 +387,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             break
         if off_cover(question, first.unit, candidate.unit):
             continue
+        if rival_section(question, first.unit, candidate.unit):
+            continue  # "the role of the Place Partnership Lead": not the Place Delivery Role's
         if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
                                                and candidate.score < TIED * first.score):
             continue  # a list answer is that list (or two lists scored alike); support is prose

@@ -909,3 +909,32 @@ def test_who_runs_the_learning_network_is_answered_by_who_facilitates_it(assista
     answer = assistant.ask("who runs the health anchors learning network mentioned in thriving "
                            "places", "public")
     assert "The Health Foundation" in answer.answer.splitlines()[0], answer.answer
+
+
+def test_a_support_from_a_rival_section_does_not_join_an_answer_from_the_section_named():
+    """Under "2.1 Place Partnership Lead" and "2.2 Place Delivery Role", a question about the
+    Lead is answered from 2.1: the bullets of 2.2 describe another role, however well they
+    score. A section whose heading names nothing of the question is no rival."""
+    from assistant.compose import rival_section
+    from assistant.units import Unit, sentences_of
+
+    text = ("The Lead convenes partners and holds overall accountability for delivery.\n"
+            "Leading integrated place teams delivering work on behalf of the partnership.\n"
+            "Partners should agree the arrangements.")
+    lead_section = "Proposal > 2.1 Place Partnership Lead"
+    both = chunk(text, section=lead_section, doc_id="lbbd-hwb",
+                 section_map=((0, lead_section), (74, "Proposal > 2.2 Place Delivery Role"),
+                              (151, "Proposal > Governance")),
+                 title="ICS Place Based Partnership",
+                 organisation="Barking and Dagenham Health and Wellbeing Board")
+    first, rival, other = (Unit(s) for s in sentences_of(both, 0))
+    question = "what does the place partnership lead do"
+    assert rival_section(question, first, rival)
+    assert not rival_section(question, first, other)  # "Governance" names none of it
+    assert not rival_section("how are teams led", first, rival)  # no section named
+
+
+def test_the_widget_example_about_the_lead_is_answered_from_the_leads_own_section(assistant):
+    answer = assistant.ask("What is the role of the Place Partnership Lead?", "public")
+    sections = {c.section for c in answer.citations}
+    assert all("2.1 Place Partnership Lead" in s for s in sections), sections
