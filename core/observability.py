@@ -57,6 +57,7 @@ def configure_logging(settings: Settings) -> None:
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if settings.log_format == "json"
                          else logging.Formatter(TEXT_FORMAT))
+    handler.setLevel(settings.log_level)  # bm25s sets its own logger to DEBUG on import
     root.addHandler(handler)
     root.setLevel(settings.log_level)
 

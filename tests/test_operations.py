@@ -50,6 +50,14 @@ def test_request_id_is_echoed_given_or_made_and_is_in_the_json_logs(server):
     assert {"time", "level", "logger", "message", "request_id"} <= set(access)
 
 
+def test_a_library_that_turns_its_own_debug_lines_on_stays_quiet_at_info(server):
+    """bm25s sets its logger to DEBUG when imported: at LOG_LEVEL=INFO (the default) an
+    operator reads our lines, not "Building index from tokens" on every index build."""
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert any(line["logger"] == "assistant.index" for line in lines)  # the index was built
+    assert [line for line in lines if line["level"] == "DEBUG"] == []
+
+
 def test_metrics_count_requests_errors_answers_and_stages_per_route(server):
     with server.client(PUBLIC_KEY) as client:
         before = samples(client.get("/metrics").text)
