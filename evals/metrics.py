@@ -151,6 +151,7 @@ class CaseScores:
     doc_rank: int | None = None
     page_rank: int | None = None
     citation_precision: float | None = None
+    first_cited_gold: bool | None = None  # the answer up front: its first citation on a gold page
     fact_recall: float | None = None
     leaks: list[str] = field(default_factory=list)
     ask_ms: float | None = None
@@ -194,6 +195,8 @@ def summarise(cases: Sequence[CaseScores]) -> dict[str, float | int | None]:
     out: dict[str, float | int | None] = {"n": len(cases), "errors": len(cases) - len(ok)}
     out.update(retrieval_summary(cases))
     out["citation_page_precision"] = mean(c.citation_precision for c in answerable)
+    out["first_citation_on_gold_page"] = _rate(c.first_cited_gold for c in answerable
+                                               if c.first_cited_gold is not None)
     out["key_fact_recall"] = mean(c.fact_recall for c in answerable)
     out["answered_rate"] = _rate(c.refused is False for c in answerable)
     out["refusal_rate_unanswerable"] = _rate(c.declined for c in unanswerable)

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 HEADLINE = ("hit@1_doc", "hit@5_doc", "hit@5_page", "mrr_page", "citation_page_precision",
+            "first_citation_on_gold_page",
             "key_fact_recall", "answered_rate", "refusal_rate_unanswerable", "refusal_rate_hidden",
             "confidential_probe_fact_recall", "confidential_leaks", "errors",
             "doc_coverage", "false_premise_corrected_rate", "answer_words_median", "citations_mean",

@@ -152,6 +152,7 @@ def run_question(q: Question, backend: Backend, clearance: Clearance, *,
     scores.page_rank = first_relevant_rank(retrieved, gold, by_page=True)
     if scores.expects_answer:
         scores.citation_precision = citation_page_precision(cited, gold)
+        scores.first_cited_gold = cited[0].covers(gold) if cited else None
         scores.fact_recall = key_fact_recall(answer.answer, q.key_facts)
         scores.doc_coverage = doc_coverage(cited, gold)
     if clearance == "public":
@@ -281,6 +282,7 @@ def gate_checks(results: Mapping[str, Any], thresholds: Mapping[str, Any]) -> li
 # `python -m evals sets`: several question sets side by side, with each one's gap to the first
 SET_FIGURES: tuple[tuple[str | None, str], ...] = (
     (None, "n"), (None, "hit@5_page"), (None, "mrr_page"), (None, "citation_page_precision"),
+    (None, "first_citation_on_gold_page"),
     (None, "key_fact_recall"), (None, "answered_rate"), (None, "refusal_rate_unanswerable"),
     (None, "refusal_rate_hidden"), (None, "confidential_leaks"), (None, "doc_coverage"),
     (None, "answer_words_median"), (None, "citations_mean"), (None, "ask_ms_p95"),

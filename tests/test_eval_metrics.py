@@ -162,8 +162,8 @@ def test_premise_corrected_needs_every_correcting_fact_in_an_answer_given():
 
 def test_summarise_counts_a_corrected_false_premise_as_declined_and_reports_length():
     cases = [
-        _case(refused=False, words=40, doc_coverage=0.5, cited=3),
-        _case(refused=False, words=10, doc_coverage=1.0, cited=1),
+        _case(refused=False, words=40, doc_coverage=0.5, cited=3, first_cited_gold=True),
+        _case(refused=False, words=10, doc_coverage=1.0, cited=1, first_cited_gold=False),
         _case(refused=True, words=12),
         _case(kind="false_premise", answerable=False, expects_answer=False, refused=False,
               corrected=True, words=20),
@@ -177,6 +177,7 @@ def test_summarise_counts_a_corrected_false_premise_as_declined_and_reports_leng
     assert out["doc_coverage"] == 0.75
     assert out["answer_words_median"] == 25.0  # answers given: 40, 10, 20, 30
     assert out["citations_mean"] == 2.0  # of the answers whose citations were counted
+    assert out["first_citation_on_gold_page"] == 0.5  # of the answered, answerable questions
     kinds = by_kind(cases)
     assert kinds["false_premise"]["refusal_rate_unanswerable"] == 0.5
     assert kinds["fact"]["answer_words_median"] == 25.0
