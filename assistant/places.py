@@ -71,4 +71,11 @@ def _pattern() -> re.Pattern[str]:
 
 def places_named(text: str) -> set[str]:
     """The places of England a text names, lower-cased ("Southwark's" -> "southwark")."""
-    return {re.sub(r"[\s-]+", " ", m.group(1).lower()) for m in _pattern().finditer(text)}
+    return set(_places_in(text))
+
+
+@lru_cache(maxsize=4096)
+def _places_in(text: str) -> frozenset[str]:
+    """Remembered per text: the pattern has hundreds of names and the same passages are
+    checked question after question."""
+    return frozenset(re.sub(r"[\s-]+", " ", m.group(1).lower()) for m in _pattern().finditer(text))

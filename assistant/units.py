@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.citations import neutralise_markers
 from core.models import Chunk
-from ingest.pieces import pieces_of
+from ingest.pieces import Piece, pieces_of
 
 LIST_INTRO = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|the following|include|"
                         r"includes|including|are|as follows)\b[^.]*[.:]?$", re.I)
@@ -52,11 +53,21 @@ class Unit:
         return len(self.items) >= 2
 
 
+PIECES_KEPT = 4096  # chunks whose pieces are remembered (a chunk is immutable: its id and text)
+
+
+@lru_cache(maxsize=PIECES_KEPT)
+def _pieces(chunk: Chunk) -> tuple[Piece, ...]:
+    """Parsing a chunk into pieces is the answerer's largest fixed cost, and the same chunks
+    are retrieved question after question."""
+    text = neutralise_markers(chunk.text)  # "[4]" -> "(4)": same length, so offsets hold
+    return tuple(pieces_of(chunk, text))
+
+
 def sentences_of(chunk: Chunk, rank: int) -> list[Sentence]:
     """A chunk's pieces (ingest.pieces) as quotable sentences of the passage at `rank`."""
-    text = neutralise_markers(chunk.text)  # "[4]" -> "(4)": same length, so offsets hold
     return [Sentence(chunk, p.text, p.offset, rank, p.kind == "item", p.depth, p.kind)
-            for p in pieces_of(chunk, text)]
+            for p in _pieces(chunk)]
 
 
 TABLE_INTRO = re.compile(r"\b(Table|Box) \d+ (summarises|summarizes|sets out|describes|lists|"

@@ -39,6 +39,7 @@ from ingest.pieces import decode_vectors
 
 log = logging.getLogger(__name__)
 ADD_BATCH = 512
+VECTORS_KEPT = 1024  # chunks whose piece vectors a store keeps in memory (~15 KB each)
 STAGING = "staging"
 DOCS = "docs"
 META = "meta"
@@ -157,6 +158,9 @@ class ChunkStore:
         self.embedded = not settings.chroma_host
         self.prefix = settings.collection
         self.layout: str | None = None  # read from the pointer on first use
+        # piece vectors by (chunk id, content hash): a changed chunk has another hash, so a
+        # vector kept here is never one a re-ingest replaced
+        self._vectors_kept: dict[tuple[str, str], dict[int, np.ndarray]] = {}
 
     @property
     def client(self) -> chromadb.api.ClientAPI:
@@ -463,17 +467,30 @@ class ChunkStore:
     def piece_vectors(self, chunks: Sequence[Chunk]) -> dict[str, dict[int, np.ndarray]]:
         """chunk id -> {piece offset: unit vector} (ingest.pieces), each read from the chunk's
         own collection: only chunks the caller was already given are asked for."""
+        kept = self._vectors_kept
+        out = {c.id: found for c in chunks
+               if (found := kept.get((c.id, c.content_hash))) is not None}
         ids_by_part: dict[str, set[str]] = {}
         for chunk in chunks:
-            ids_by_part.setdefault(chunk.visibility, set()).add(chunk.id)
+            if chunk.id not in out:
+                ids_by_part.setdefault(chunk.visibility, set()).add(chunk.id)
 
         def read() -> dict[str, dict[int, np.ndarray]]:
-            out = {}
+            got_all = {}
             for part, ids in ids_by_part.items():
                 got = self.collection(part).get(ids=sorted(ids), include=["metadatas"])
-                out.update({i: decode_vectors(m) for i, m in zip(got["ids"], got["metadatas"])})
-            return out
-        return self._retrying(read)
+                got_all.update({i: (decode_vectors(m), str(m.get("content_hash", "")))
+                                for i, m in zip(got["ids"], got["metadatas"])})
+            return got_all
+        if ids_by_part:
+            asked = {c.id: c.content_hash for c in chunks}
+            if len(kept) > VECTORS_KEPT:
+                kept.clear()
+            for chunk_id, (vectors, stored_hash) in self._retrying(read).items():
+                out[chunk_id] = vectors
+                if stored_hash == asked.get(chunk_id):  # the very chunk the caller holds
+                    kept[(chunk_id, stored_hash)] = vectors
+        return out
 
     def chunks(self, ids: Sequence[str], visibilities: Sequence[str]) -> dict[str, Chunk]:
         """The chunks with these ids, from the allowed collections only."""

@@ -126,3 +126,30 @@ def test_a_stop_the_pdf_printed_without_its_space_still_ends_the_sentence():
         "These may be underpinned by shared functions or capabilities."]
     assert split_sentences("See www.england.nhs.uk and e.g.The U.K. now.") == [
         "See www.england.nhs.uk and e.g.The U.K. now."]  # no capitalised word after a stop
+
+
+def test_kept_piece_vectors_never_outlive_the_chunk_text_they_were_read_for(hash_settings):
+    """The store keeps piece vectors in memory by chunk id and content hash: a second read
+    of the same chunk is served from memory, and a chunk re-ingested with other text (another
+    hash, in this or another process) is read afresh, never answered with the old vectors."""
+    from dataclasses import replace
+
+    from assistant.service import build_assistant
+    from ingest.pieces import encode_vectors
+    from ingest.pipeline import run_ingest
+
+    assert run_ingest(hash_settings, progress=False).ok
+    store = build_assistant(hash_settings).retriever.store
+    chunk = store.live_chunks()[0]
+    first = store.piece_vectors([chunk])[chunk.id]
+    offsets = sorted(first)
+    flipped = -np.stack([first[o] for o in offsets])
+    collection = store.collection(chunk.visibility)
+    meta = collection.get(ids=[chunk.id], include=["metadatas"])["metadatas"][0]
+    # another writer re-ingests the chunk: new text hash, new vectors
+    collection.update(ids=[chunk.id], metadatas=[{**meta, **encode_vectors(offsets, flipped),
+                                                  "content_hash": "changed"}])
+    kept = store.piece_vectors([chunk])[chunk.id]  # the caller still holds the old chunk
+    assert all(np.array_equal(kept[o], first[o]) for o in offsets)
+    fresh = store.piece_vectors([replace(chunk, content_hash="changed")])[chunk.id]
+    assert all(fresh[o] @ first[o] < -0.97 for o in offsets)
