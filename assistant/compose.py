@@ -16,7 +16,7 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
-from assistant.evidence import (DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
+from assistant.evidence import (AUTHOR, CONTACT, DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
                                 on_cover_sheet, person_asked,
                                 score_units)
 from assistant.places import places_named
@@ -318,6 +318,7 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
     first = scored[0]
     chosen: list[Unit] = []
     seen: set[str] = set()
+    kind = answer_type(question)
 
     def take(unit: Unit, follows: int = 1) -> None:
         """A unit, then the piece that follows it in its section: the answer often follows
@@ -339,6 +340,9 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 break  # nothing new, or a fragment split off a line ("the ICB.", not "July 2022")
             if unit is not first.unit and _page(following) != _page(last.lead):
                 break  # a supporting unit's next piece over the page is a citation elsewhere
+            if kind == "author" and not (AUTHOR.search(following.text)
+                                         or CONTACT.search(following.text)):
+                break  # "Report Author: ..." then their contact details, not the meeting's date
             last = Unit(following)
             chosen.append(last)
             seen.update(_texts(last))
@@ -367,7 +371,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             if any(u.lead.chunk.doc_id == doc_id for u in chosen):
                 continue
             best = next((s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
-                         and not _repeats(s.unit, seen) and s.coverage > 0), None)
+                         and not _repeats(s.unit, seen)
+                         and (s.coverage > 0 or kind == "author" and s.typed)), None)
             if best is not None:
                 take(best)
         return chosen

@@ -52,6 +52,16 @@ DOCUMENT_NOUNS = query_terms("paper papers report reports document documents doc
 # a when-question asking only these of a paper it names asks the date on its cover
 DATED_WORDS = query_terms("published publish publication issued issue released release dated date "
                           "written produced version out come came")
+# who a paper is by, in the ways staff ask it: "who wrote ...", "report of who", "who is the
+# b&d paper from?", "presented by whom"
+AUTHOR_ASKED = re.compile(r"\b(wrote|written|authors?|authored|prepared|sponsor\w*)\b|"
+                          r"\b(report|paper)s?\s+(of|by|from)\s+(who|whom)\b|"
+                          r"\b(presented|submitted|brought|tabled)\s+by\s+(who|whom)\b|"
+                          r"\bwhose\s+(paper|report)\b|"
+                          r"^\s*who\b.*\b(paper|report|document)\b.*\bfrom\W*$", re.I)
+# the words that ask who wrote a paper: they name no topic its cover must print
+AUTHOR_WORDS = query_terms("wrote written write author authors authored prepared presented from "
+                           "submitted brought tabled whose")
 SUMMARY_WORDS = query_terms("summary summarise summarize overview gist tldr nutshell about give")
 # where a paper gives that account: its summary or purpose section, or a sentence about itself
 SUMMARY_HEADING = re.compile(r"^\W*(\d+(\.\d+)*\.?\s*)?(executive summary|summary|purpose|"
@@ -148,7 +158,7 @@ def answer_type(question: str) -> str:
         return "how many"
     if WHEN.search(question):
         return "when"
-    if re.search(r"\b(wrote|written|authors?|authored|prepared|sponsor\w*)\b", question, re.I):
+    if AUTHOR_ASKED.search(question):
         return "author"
     if CONTACT_ASKED.search(question):
         return "contact"
@@ -379,6 +389,8 @@ def score_units(question: str, units: Sequence[Unit],
     terms = query_terms(keyword_query(without_exclusions(question)))  # "what", "does", "say" ask; they are not asked about
     if kind == "summary":  # "summarise the b&d report": the report is named, not asked about
         terms -= DOCUMENT_NOUNS | SUMMARY_WORDS
+    if kind == "author":  # "who wrote the b&d place lead paper": the paper is named, its author asked
+        terms -= DOCUMENT_NOUNS | AUTHOR_WORDS
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])
@@ -400,11 +412,12 @@ def score_units(question: str, units: Sequence[Unit],
         if chunk.doc_id not in names:
             names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
         wanted = terms - names[chunk.doc_id]
-        if kind == "summary":  # "summarise thriving places": every word of the title names it
+        if kind in ("summary", "author"):  # "summarise thriving places", "who wrote the place
+            # lead paper": every word of the title names the paper
             wanted -= query_terms(f"{chunk.title} {chunk.organisation}")
         if tables and in_table(unit.lead, tables):
             wanted -= table_terms
-        return wanted or (terms if kind != "summary" else set())  # a summary of the paper named
+        return wanted or (terms if kind not in ("summary", "author") else set())  # the paper named
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)

@@ -37,6 +37,10 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("Which section of the NHS Act 2006 allows joint committees between a local authority and an ICB?",
      "fact"),  # "authority" names no author
     ("who sponsored the bob paper", "author"),
+    ("the b&d place lead paper is a report of who", "author"),
+    ("who is the bob place paper from?", "author"),
+    ("presented by whom?", "author"),
+    ("who does the report say should lead from april", "who"),  # "from" a date, not a sender
     ("Who chairs the place committee?", "who"),
     ("What are the three categories of leadership role?", "list"),
     ("Which service areas will partnerships be responsible for?", "list"),
@@ -938,3 +942,45 @@ def test_the_widget_example_about_the_lead_is_answered_from_the_leads_own_sectio
     answer = assistant.ask("What is the role of the Place Partnership Lead?", "public")
     sections = {c.section for c in answer.citations}
     assert all("2.1 Place Partnership Lead" in s for s in sections), sections
+
+
+def test_who_wrote_a_paper_named_by_its_topic_is_answered_from_its_author_lines():
+    """"who wrote the b&d place lead paper": the title's words ("place", "lead") name the
+    paper, they are not what its author line must print. Body sentences about the place lead
+    used to outrank the cover's author lines; the line after an author is quoted only when it
+    says more about them (contact details), not the meeting's date."""
+    cover = chunk("Report of the Chair of the Delivery Group\n"
+                  "Report Author: Jane Leaman, Consultant in Public Health\n"
+                  "Contact Details: E-mail: jane.leaman@lbbd.gov.uk\n"
+                  "Meeting: Health and Wellbeing Board, 14 June 2022",
+                  doc_id="lbbd-hwb-place-lead", title="Place Partnership Lead",
+                  section="Cover", page_map=((0, 1),))
+    body = chunk("The Place Partnership Lead will convene partners at place.\n"
+                 "The place lead paper sets out the role.", ordinal=1, page_map=((0, 4),),
+                 doc_id="lbbd-hwb-place-lead", title="Place Partnership Lead")
+    for question in ("who wrote the place lead paper", "the place lead paper is a report of who",
+                     "who is the place lead paper from?"):
+        texts = quoted(question, body, cover)
+        assert texts[0].startswith(("Report of", "Report Author")), (question, texts)
+        assert not any(t.startswith("The Place Partnership Lead will") for t in texts), question
+    author_first = chunk(cover.text.split("\n", 1)[1], doc_id="lbbd-hwb-place-lead",
+                         title="Place Partnership Lead", section="Cover", page_map=((0, 1),))
+    texts = quoted("who is the author of the place lead paper", author_first)
+    assert texts[0].startswith("Report Author")
+    assert any(t.startswith("Contact Details") for t in texts)
+    assert not any(t.startswith("Meeting") for t in texts)
+
+
+def test_a_comparison_of_two_papers_authors_quotes_each_author_line():
+    """Author lines share no topic word with "who wrote the x and y papers": each named
+    paper's author line is still the part it brings."""
+    sandwell = chunk("Report Author: Daren Fradgley, Director of Integration\n"
+                     "Meeting: Trust Board, 7 October 2021", doc_id="swbh-trust-board",
+                     title="Place Based Partnerships", section="Cover")
+    bob = chunk("Author: Matthew Tait, Interim Chief Delivery Officer\n"
+                "This paper outlines a proposal for place-based partnerships.",
+                doc_id="bob-icb-board", title="Place-based Partnerships", section="Cover")
+    texts = quoted("who wrote the sandwell and the bob papers on place-based partnerships",
+                   sandwell, bob)
+    assert any("Daren Fradgley" in t for t in texts) and any("Matthew Tait" in t for t in texts)
+    assert not any(t.startswith("This paper outlines") for t in texts)
