@@ -46,7 +46,7 @@ COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|ve
 
 
 
-FRONT_MATTER_TYPES = ("author", "when", "contact", "summary")
+FRONT_MATTER_TYPES = ("author", "when", "contact", "summary", "appendix")
 # a question that points at a part of the document by where it is printed
 FIRST_PAGES = re.compile(r"\b(cover(ing)? (sheet|page|note|report)|front (page|cover|sheet)|"
                          r"title page|first page)\b", re.I)
@@ -84,7 +84,7 @@ def covers_for(question: str, hits: Sequence[Hit],
     if answer_type(question) == "summary":  # a summary or key points often follow the title
         for step in range(1, SUMMARY_CHUNKS):
             ends.append(lambda chunk, step=step: _nth_after(first_chunk(chunk), next_chunk, step))
-    if LAST_PAGES.search(question) or answer_type(question) in ("contact", "author"):
+    if LAST_PAGES.search(question) or answer_type(question) in ("contact", "author", "appendix"):
         ends.append(last_chunk)
     covers: list[Chunk] = []
     for end in ends:

@@ -59,6 +59,17 @@ AUTHOR_ASKED = re.compile(r"\b(wrote|written|authors?|authored|prepared|sponsor\
                           r"\b(presented|submitted|brought|tabled)\s+by\s+(who|whom)\b|"
                           r"\bwhose\s+(paper|report)\b|"
                           r"^\s*who\b.*\b(paper|report|document)\b.*\bfrom\W*$", re.I)
+# what a paper has appended: "what's appended to the b&d report", "which appendices come with
+# it", "what's attached as annex 1" (not what an annex says: "the bob annex on ... - what does
+# it say")
+APPENDIX_ASKED = re.compile(r"\b(appended|attached|enclosed)\b|\bappendices\b|"
+                            r"\b(what|which|any|list of)\s+(annex(e)?s|attachments|enclosures)\b",
+                            re.I)
+# where a paper lists them: "List of Appendices:", "Appendix A- NEL Place Partnership Lead Role
+# Description", "Annex 1: Thriving Places - NHS / LGA Guidance"
+APPENDIX_LINE = re.compile(r"^\s*((list of )?(appendix|appendices|annex|annexe)\b)", re.I)
+APPENDIX_WORDS = query_terms("appended attached enclosed appendices appendix annex annexe annexes "
+                             "attachment attachments enclosure enclosures come")
 # the words that ask who wrote a paper: they name no topic its cover must print
 AUTHOR_WORDS = query_terms("wrote written write author authors authored prepared presented from "
                            "submitted brought tabled whose")
@@ -150,7 +161,8 @@ W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 
 
 
 def answer_type(question: str) -> str:
-    """"summary", "when", "how many", "author", "contact", "who", "define", "list" or "fact": what
+    """"summary", "when", "how many", "appendix", "author", "contact", "who", "define", "list" or
+    "fact": what
     shape the answer should have."""
     if SUMMARY_ASKED.search(question):
         return "summary"
@@ -158,6 +170,8 @@ def answer_type(question: str) -> str:
         return "how many"
     if WHEN.search(question):
         return "when"
+    if APPENDIX_ASKED.search(question):
+        return "appendix"
     if AUTHOR_ASKED.search(question):
         return "author"
     if CONTACT_ASKED.search(question):
@@ -265,6 +279,8 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         return float(bool(NUMBER.search(text)))
     if kind == "author":
         return float(bool(AUTHOR.search(text) or ABOUT_AUTHOR.match(unit.lead.text)))
+    if kind == "appendix":
+        return float(bool(APPENDIX_LINE.match(unit.lead.text)))
     if kind == "contact":
         return float(bool(CONTACT.search(text)))
     if kind == "who" and term:  # "who is zena etheridge": her role beside her name
@@ -391,6 +407,8 @@ def score_units(question: str, units: Sequence[Unit],
         terms -= DOCUMENT_NOUNS | SUMMARY_WORDS
     if kind == "author":  # "who wrote the b&d place lead paper": the paper is named, its author asked
         terms -= DOCUMENT_NOUNS | AUTHOR_WORDS
+    if kind == "appendix":  # "what's appended to the b&d report": the paper is named
+        terms -= DOCUMENT_NOUNS | APPENDIX_WORDS
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])
@@ -412,12 +430,13 @@ def score_units(question: str, units: Sequence[Unit],
         if chunk.doc_id not in names:
             names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
         wanted = terms - names[chunk.doc_id]
-        if kind in ("summary", "author"):  # "summarise thriving places", "who wrote the place
+        if kind in ("summary", "author", "appendix"):  # "summarise thriving places", "who wrote the place
             # lead paper": every word of the title names the paper
             wanted -= query_terms(f"{chunk.title} {chunk.organisation}")
         if tables and in_table(unit.lead, tables):
             wanted -= table_terms
-        return wanted or (terms if kind not in ("summary", "author") else set())  # the paper named
+        return wanted or (terms if kind not in ("summary", "author", "appendix")
+                          else set())  # the paper named
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
@@ -456,7 +475,7 @@ def score_units(question: str, units: Sequence[Unit],
         dated_cover = dates_cover(kind, wanted, lead)
         if dated_cover:  # "when was thriving places published": the date on its cover
             coverage = 1.0
-        gate = (1.0 if kind in ("author", "contact", "summary")
+        gate = (1.0 if kind in ("author", "contact", "summary", "appendix")
                 else min(1.0, coverage / TYPED_COVERAGE))  # the shape counts once on topic
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:

@@ -282,12 +282,14 @@ def chunk_blocks(blocks: Iterable[Block], doc: Document, doc_hash: str,
     """Pack blocks into chunks of about min..max words, never across documents."""
     chunks: list[Chunk] = []
     draft = _Draft()
+    finished = _Draft()  # the blocks of the last chunk made
 
     def flush(overlap: bool) -> None:
-        nonlocal draft
+        nonlocal draft, finished
         if not draft.has_content:
             return
         chunks.append(_finish(draft, doc, doc_hash, len(chunks)))
+        finished = draft
         tail = draft.blocks[-1]
         carry: list[Block] = []
         if overlap and tail.kind != "heading":
@@ -308,6 +310,15 @@ def chunk_blocks(blocks: Iterable[Block], doc: Document, doc_hash: str,
                 flush(overlap=True)
             draft.blocks.append(block)
     flush(overlap=False)
+    if draft.blocks and not draft.has_content:
+        # a document that ends in headings ("List of Appendices:" then "Appendix A- Role
+        # Description", the appendix not printed): they are its last words, kept with the
+        # chunk before them
+        if chunks:
+            chunks[-1] = _finish(_Draft(finished.blocks + draft.blocks), doc, doc_hash,
+                                 len(chunks) - 1)
+        else:
+            chunks.append(_finish(draft, doc, doc_hash, 0))
     return chunks
 
 

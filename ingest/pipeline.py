@@ -25,7 +25,7 @@ from ingest.lock import WriterLock
 from ingest.store import ChunkStore, DocRecord
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = "18"  # bump when load/clean/chunk or the store layout change, so every document is redone
+PIPELINE_VERSION = "19"  # bump when load/clean/chunk or the store layout change, so every document is redone
 
 
 @dataclass

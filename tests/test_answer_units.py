@@ -40,6 +40,10 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("the b&d place lead paper is a report of who", "author"),
     ("who is the bob place paper from?", "author"),
     ("presented by whom?", "author"),
+    ("what's appended to the place lead report", "appendix"),
+    ("which appendices come with the bob paper", "appendix"),
+    ("what's attached as annex 1 to the sandwell paper", "appendix"),
+    ("bob annex on community integration - what does it say", "fact"),  # what an annex says
     ("who does the report say should lead from april", "who"),  # "from" a date, not a sender
     ("Who chairs the place committee?", "who"),
     ("What are the three categories of leadership role?", "list"),
@@ -984,3 +988,18 @@ def test_a_comparison_of_two_papers_authors_quotes_each_author_line():
                    sandwell, bob)
     assert any("Daren Fradgley" in t for t in texts) and any("Matthew Tait" in t for t in texts)
     assert not any(t.startswith("This paper outlines") for t in texts)
+
+
+def test_what_is_appended_to_a_paper_is_answered_from_its_appendix_lines():
+    """"what's appended to the place lead report": the title's words name the paper; the
+    answer is the line that names an appendix, not a sentence about the place lead."""
+    body = chunk("The Place Partnership Lead will convene partners at place.\n"
+                 "The Role (see the role description for more).", page_map=((0, 3),),
+                 doc_id="lbbd-hwb-place-lead", title="Place Partnership Lead")
+    end = chunk("List of Appendices:\nAppendix A- NEL Place Partnership Lead Role Description",
+                ordinal=1, page_map=((0, 5),), doc_id="lbbd-hwb-place-lead",
+                title="Place Partnership Lead")
+    texts = quoted("what's appended to the place partnership lead report", body, end)
+    assert texts[0].startswith(("Appendix A", "List of Appendices")), texts
+    assert any(t.startswith("Appendix A") for t in texts)
+    assert not any(t.startswith("The Place Partnership Lead will") for t in texts)

@@ -182,3 +182,16 @@ def test_a_bold_table_cell_too_long_for_a_heading_is_text_without_its_marker():
     blocks = to_blocks(pages, {}, structured=True)
     assert [(b.kind, b.text[:16]) for b in blocks] == [("para", "Service planning"),
                                                       ("heading", "Next steps")]
+
+
+def test_headings_that_end_a_document_are_kept_with_the_chunk_before_them():
+    """A board paper may end on headings with nothing under them ("List of Appendices:" then
+    "Appendix A- Role Description", the appendix not printed): they are its last words, and
+    losing them lost the answer to "what's appended to the report"."""
+    body = " ".join(["The partnership agrees the place plan with residents."] * 30)
+    pages = [Page(5, f"# Background\n{body}\nList of Appendices:\n## Appendix A- Role Description")]
+    chunks = chunk_document(pages, DOC, "0123456789abcdef", min_words=40, max_words=400)
+    assert chunks[-1].text.endswith("List of Appendices:\nAppendix A- Role Description")
+    assert chunks[-1].page_of(chunks[-1].text.index("Appendix A")) == 5
+    only_headings = chunk_document([Page(1, "# Annex 1\n## Annex 2")], DOC, "0123456789abcdef")
+    assert [c.text for c in only_headings] == ["Annex 1\nAnnex 2"]

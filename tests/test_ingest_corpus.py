@@ -17,6 +17,8 @@ KNOWN_SENTENCES = [
     (NHSE, "There is a range of system leadership programmes on offer to support current and "
            "aspiring health and care leaders", 19),
     (LBBD, "A prominent and accessible leader convening partners around a common agenda", 3),
+    # the paper's last line, a heading with nothing printed under it (once dropped at ingest)
+    (LBBD, "Appendix A- NEL Place Partnership Lead Role Description", 5),
     (BOB, "Delegations to Place will be supported by agreement on outcomes and metrics", 3),
     (SOUTHWARK, "No organisation can deliver this change alone.", 2),
     (SWBH, "The importance of 'place' is front and centre of the latest proposals for NHS reform.", 2),
