@@ -17,10 +17,10 @@ from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
 from assistant.evidence import (AUTHOR, CONTACT, DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
-                                on_cover_sheet, person_asked,
+                                on_cover_sheet, person_asked, states_title,
                                 score_units)
 from assistant.places import places_named
-from assistant.refusal import (question_subject, unstated_notice, unsupported_names,
+from assistant.refusal import (NAME_ASKED, question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import (document_names, keyword_query, query_terms, retrieval_query,
@@ -46,7 +46,7 @@ COMPARE = re.compile(r"\b(compare|comparison|differ|difference|different|both|ve
 
 
 
-FRONT_MATTER_TYPES = ("author", "when", "contact", "summary", "appendix")
+FRONT_MATTER_TYPES = ("author", "when", "contact", "summary", "appendix", "title")
 # a question that points at a part of the document by where it is printed
 FIRST_PAGES = re.compile(r"\b(cover(ing)? (sheet|page|note|report)|front (page|cover|sheet)|"
                          r"title page|first page)\b", re.I)
@@ -343,6 +343,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             if kind == "author" and not (AUTHOR.search(following.text)
                                          or CONTACT.search(following.text)):
                 break  # "Report Author: ..." then their contact details, not the meeting's date
+            if kind == "title" and not states_title(following):
+                break  # a title over two headings, not the sentence under it
             last = Unit(following)
             chosen.append(last)
             seen.update(_texts(last))
@@ -392,6 +394,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             break
         if off_cover(question, first.unit, candidate.unit):
             continue
+        if kind in ("author", "appendix", "title") and not candidate.typed:
+            continue  # what the question asks of a paper it names: the answer's shape, only
         if rival_section(question, first.unit, candidate.unit):
             continue  # "the role of the Place Partnership Lead": not the Place Delivery Role's
         if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
@@ -578,7 +582,7 @@ class UnitAnswerer:
             typed=best.typed if best else 0.0,
             meaning=best.meaning if best else 0.0,
             passage_coverage=passage_coverage(question, passages, names),
-            unknown_terms=self.unknown_share(question, clearance, names),
+            unknown_terms=self.unknown_share(NAME_ASKED.sub(" ", question), clearance, names),
             unknown_subject=self.unmentioned_subject(question, clearance, names),
             unknown_name=float(bool(unsupported_names(question, texts))),
             no_value=float(value_unstated(question, pieces) is not None),

@@ -54,11 +54,24 @@ DATED_WORDS = query_terms("published publish publication issued issue released r
                           "written produced version out come came")
 # who a paper is by, in the ways staff ask it: "who wrote ...", "report of who", "who is the
 # b&d paper from?", "presented by whom"
-AUTHOR_ASKED = re.compile(r"\b(wrote|written|authors?|authored|prepared|sponsor\w*)\b|"
+AUTHOR_ASKED = re.compile(r"\bwho\b.*\b(wrote|written|authored|prepared|sponsor\w*|produced)\b|"
+                          r"\b(written|authored|prepared|sponsored|produced)\s+by\b|"
+                          r"\b(authors?|sponsor(ing)?)\b|"
+                          r"\b(which|what)\s+([\w&'-]+\s+){1,2}(wrote|authored|prepared|sponsored)\b|"
                           r"\b(report|paper)s?\s+(of|by|from)\s+(who|whom)\b|"
                           r"\b(presented|submitted|brought|tabled)\s+by\s+(who|whom)\b|"
                           r"\bwhose\s+(paper|report)\b|"
                           r"^\s*who\b.*\b(paper|report|document)\b.*\bfrom\W*$", re.I)
+# a paper's own title: "full title of the thriving places doc", "what is the b&d report called"
+# (not a job title, nor what a paper calls something: "what are the local icps called")
+TITLE_ASKED = re.compile(r"\b(full|whole|complete|proper|official|exact)\s+(title|name)\b|"
+                         r"\btitle of (the|this|that)\b|"
+                         r"\b(paper|report|document|doc|guidance|guide)\s+(called|titled|entitled)\b",
+                         re.I)
+TITLE_WORDS = query_terms("full whole complete proper official exact title name called titled "
+                          "entitled")
+TITLE_FIELD = re.compile(r"^\s*(Report Title|Title of Paper|Title)\s*:", re.I)
+TITLE_SHARE = 0.5  # of a paper's manifest title's words a first-page line prints to be its title
 # what a paper has appended: "what's appended to the b&d report", "which appendices come with
 # it", "what's attached as annex 1" (not what an annex says: "the bob annex on ... - what does
 # it say")
@@ -84,8 +97,8 @@ ABOUT_ITSELF = re.compile(r"^(This|The)\s+(paper|report|document|guidance)\s+(ou
                           r"proposes|is|updates|considers|explains)\b", re.I)
 HOW_MANY = re.compile(r"^\s*how (many|much)\b|\bwhat (percentage|proportion|share|number)\b", re.I)
 WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (consultan\w*|organisations?|"
-                 r"bod(y|ies)|person|people|officer|author)\b|\b(wrote|written|author|authored|"
-                 r"prepared|signed|sponsor)\b", re.I)
+                 r"bod(y|ies)|person|people|officer|author)\b|\b(author|authored|"
+                 r"prepared|signed|sponsor)\b", re.I)  # not "written": "a written job spec"
 # "who is zena etheridge", "who's marie gabriel in the nel place lead selection": a person
 # asked about by name; the answer is the role printed beside the name, in capitals ("Zena
 # Etheridge (NEL ICB Chief Executive designate)", not "Zena Etheridge, through the ... Chair")
@@ -160,6 +173,11 @@ TYPED_COVERAGE = 0.2
 W_SEM = 0.15  # meaning beside words: dev key facts 0.601 -> 0.629 (0.3: 0.621, 0.5: 0.613)
 
 
+# answer types about a paper the question names by its title's words ("who wrote the place lead
+# paper"): those words name the paper, they are not what the answer must print
+NAMED_PAPER_TYPES = ("summary", "author", "appendix", "title")
+
+
 def answer_type(question: str) -> str:
     """"summary", "when", "how many", "appendix", "author", "contact", "who", "define", "list" or
     "fact": what
@@ -170,6 +188,8 @@ def answer_type(question: str) -> str:
         return "how many"
     if WHEN.search(question):
         return "when"
+    if TITLE_ASKED.search(question):
+        return "title"
     if APPENDIX_ASKED.search(question):
         return "appendix"
     if AUTHOR_ASKED.search(question):
@@ -281,6 +301,8 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
         return float(bool(AUTHOR.search(text) or ABOUT_AUTHOR.match(unit.lead.text)))
     if kind == "appendix":
         return float(bool(APPENDIX_LINE.match(unit.lead.text)))
+    if kind == "title":
+        return float(states_title(unit.lead))
     if kind == "contact":
         return float(bool(CONTACT.search(text)))
     if kind == "who" and term:  # "who is zena etheridge": her role beside her name
@@ -292,6 +314,24 @@ def type_match(kind: str, unit: Unit, term: str | None = None, deadline: bool = 
     if kind == "summary":
         return float(summarises(unit.lead))
     return 0.0
+
+
+def states_title(lead: Sentence) -> bool:
+    """Whether a piece is where a paper prints its own title: a "Title:" field, or a
+    first-page heading or line that prints most of the title the manifest gives it."""
+    if lead.chunk.page_of(lead.offset) != 1:
+        return False
+    if TITLE_FIELD.match(lead.text):
+        return True
+    title, printed = query_terms(lead.chunk.title), query_terms(lead.text)
+    if lead.kind not in ("heading", "line") or not title or not printed:
+        return False
+    if FIELD.match(lead.text) or len(printed) > 2 * len(title):
+        return False  # another field ("Agenda item: 11"), or a passage that uses its words
+    # most of the title, or a heading that is part of it ("Thriving places" above "Guidance on
+    # the development of ...": a title printed over two headings)
+    return (len(printed & title) >= TITLE_SHARE * len(title)
+            or lead.kind == "heading" and len(printed) >= 2 and printed <= title)
 
 
 def person_asked(question: str, units: Sequence[Unit]) -> str | None:
@@ -409,6 +449,8 @@ def score_units(question: str, units: Sequence[Unit],
         terms -= DOCUMENT_NOUNS | AUTHOR_WORDS
     if kind == "appendix":  # "what's appended to the b&d report": the paper is named
         terms -= DOCUMENT_NOUNS | APPENDIX_WORDS
+    if kind == "title":  # "full title of the thriving places doc": the paper is named
+        terms -= DOCUMENT_NOUNS | TITLE_WORDS
     leads = terms_of([u.lead.text for u in units]
                      + [u.lead.chunk.section_of(u.lead.offset) for u in units]
                      + [i.text for u in units for i in u.items])
@@ -430,13 +472,12 @@ def score_units(question: str, units: Sequence[Unit],
         if chunk.doc_id not in names:
             names[chunk.doc_id] = terms & query_terms(" ".join(document_names(chunk)))
         wanted = terms - names[chunk.doc_id]
-        if kind in ("summary", "author", "appendix"):  # "summarise thriving places", "who wrote the place
+        if kind in NAMED_PAPER_TYPES:  # "summarise thriving places", "who wrote the place
             # lead paper": every word of the title names the paper
             wanted -= query_terms(f"{chunk.title} {chunk.organisation}")
         if tables and in_table(unit.lead, tables):
             wanted -= table_terms
-        return wanted or (terms if kind not in ("summary", "author", "appendix")
-                          else set())  # the paper named
+        return wanted or (terms if kind not in NAMED_PAPER_TYPES else set())  # the paper named
 
     scored: list[Scored] = []
     meaning = similarity if similarity is not None else [0.0] * len(units)
@@ -448,7 +489,8 @@ def score_units(question: str, units: Sequence[Unit],
         if (lead.kind == "heading" and not STATUS_NOTE.search(lead.text)
                 and not (kind == "author" and ABOUT_AUTHOR.match(lead.text))
                 or is_label(lead.text) and lead.kind == "line"
-                or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings:
+                or CAPTION.match(lead.text)) and not unit.items and not asks_for_headings \
+                and not (kind == "title" and states_title(lead)):
             continue  # a heading, a table's caption, or a label the layout did not mark as one
         if len(lead.text.split()) > MAX_LEAD_WORDS or len(unit.text.split()) < 2:
             continue
@@ -475,7 +517,7 @@ def score_units(question: str, units: Sequence[Unit],
         dated_cover = dates_cover(kind, wanted, lead)
         if dated_cover:  # "when was thriving places published": the date on its cover
             coverage = 1.0
-        gate = (1.0 if kind in ("author", "contact", "summary", "appendix")
+        gate = (1.0 if kind in NAMED_PAPER_TYPES + ("contact",)
                 else min(1.0, coverage / TYPED_COVERAGE))  # the shape counts once on topic
         value = coverage + W_HEADING * heading * (coverage > 0) + W_TYPE * typed * gate
         if kind == "list" and unit.is_list:

@@ -67,7 +67,12 @@ GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total va
                           "timetables timeframe timeframes "
                           # contact details: the answer's shape, not its subject
                           "postal address addresses postcode email e-mail phone telephone "
-                          "website url".split())
+                          "website url "
+                          # what a thing is called: the answer is a name or title ("what is the
+                          # b&d report called"), words no paper need print
+                          "called titled entitled".split())
+# words that ask for a name or title, not about a topic: no readable text need use them
+NAME_ASKED = re.compile(r"\b(called|titled|entitled)\b", re.I)
 
 
 def question_subject(question: str, limit: int = 5) -> list[str]:

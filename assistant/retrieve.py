@@ -45,7 +45,7 @@ def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
 
 
 QUESTION_WORDS = re.compile(
-    r"\b(who|whom|whose|what|when|where|which|why|how|does|did|do|is|are|was|were|can|could|"
+    r"\b(who|whom|whose|what|whats|when|where|which|why|how|does|did|do|is|are|was|were|can|could|"
     r"should|would|will|must|may|say|says|said|according|tell|me|us|we|our|i)\b", re.I)
 
 

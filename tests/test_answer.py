@@ -673,3 +673,27 @@ def test_a_comparison_of_two_things_gets_a_part_about_each(assistant):
                                                                  {"joint", "committe"}]
     assert compared_sides("by when will bob have worked out which camhs bits sit with place "
                           "vs system") == []
+
+
+LBBD = "lbbd-hwb-2022-06-14-place-partnership-lead"
+# what staff ask about a paper itself, and where the real papers print it: (question, the
+# first citation's document, page and the words its quote starts with)
+ABOUT_THE_PAPER = [
+    ("the b&d place lead paper is a report of who", LBBD, 1, ("Report of", "Report Author")),
+    ("who is the b&d place lead paper from?", LBBD, 1, ("Report of", "Report Author", "Sponsor")),
+    ("what appendices come with the b&d place lead report", LBBD, 5, ("Appendix A",)),
+    ("what is the b&d report called", LBBD, 1, ("Title: Place Partnership Lead",)),
+    ("full title of the thriving places guidance", "nhse-lga-2021-09-thriving-places-guidance", 1,
+     ("Thriving places", "Guidance on the development")),
+]
+
+
+@pytest.mark.parametrize("question,doc_id,page,opening", ABOUT_THE_PAPER)
+def test_questions_about_a_paper_are_answered_from_where_it_prints_that(assistant, question,
+                                                                         doc_id, page, opening):
+    """Its author, appendices and title: the cover's lines or the last page's list, first."""
+    answer = assistant.ask(question, "public")
+    assert not answer.refused, answer.answer
+    first = answer.citations[0]
+    assert (first.doc_id, first.page) == (doc_id, page), answer.answer
+    assert first.quote.startswith(opening), first.quote

@@ -41,6 +41,12 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("who is the bob place paper from?", "author"),
     ("presented by whom?", "author"),
     ("what's appended to the place lead report", "appendix"),
+    ("full title of the thriving places doc pls", "title"),
+    ("what is the b&d report called", "title"),
+    ("what are the local icps called in the black country table", "list"),
+    ("who co-produced thriving places", "author"),
+    ("is there a written job spec yet for the delivery post?", "fact"),  # "written": no author
+    ("why does the paper say nhse wrote the guidance on its own?", "fact"),
     ("which appendices come with the bob paper", "appendix"),
     ("what's attached as annex 1 to the sandwell paper", "appendix"),
     ("bob annex on community integration - what does it say", "fact"),  # what an annex says
@@ -404,7 +410,7 @@ def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():
 
     def answer(question: str) -> list[str]:
         scored = [Scored(answer_unit, 1.0, 0.8, 0.0, 0.0), Scored(conflicts, 0.9, 0.7, 0.0, 0.0),
-                  Scored(author, 0.8, 0.6, 0.0, 0.0)]
+                  Scored(author, 0.8, 0.6, 0.0, 1.0)]  # an author line: the author's shape
         return [u.lead.text for u in select_units(question, scored, hits)]
 
     texts = answer("which functions attend place meetings as requested")
@@ -1003,3 +1009,24 @@ def test_what_is_appended_to_a_paper_is_answered_from_its_appendix_lines():
     assert texts[0].startswith(("Appendix A", "List of Appendices")), texts
     assert any(t.startswith("Appendix A") for t in texts)
     assert not any(t.startswith("The Place Partnership Lead will") for t in texts)
+
+
+def test_a_papers_title_is_answered_from_its_first_page_title_lines():
+    """"full title of the thriving places doc": the title printed over two first-page
+    headings, both quoted and nothing after them; another cover field that shares the
+    manifest title's words ("Agenda item: 11") or a sentence that uses them is no title."""
+    cover = chunk("Thriving places\nGuidance on the development of place-based partnerships as "
+                  "part of statutory integrated care systems\nAgenda item: 11\n"
+                  "Place-based partnerships are the foundations of integrated care systems, "
+                  "building on the development of existing partnerships.",
+                  doc_id="nhse-thriving-places", page_map=((0, 1),),
+                  title="Thriving places: guidance on the development of place-based "
+                        "partnerships as part of statutory integrated care systems",
+                  section="Thriving places",
+                  section_map=((16, "Thriving places > Guidance on the development of "
+                                    "place-based partnerships as part of statutory integrated "
+                                    "care systems"),))
+    assert answer_type("whats charlotte pomery's job title") != "title"  # a post's, not a paper's
+    texts = quoted("full title of the thriving places doc pls", cover)
+    assert texts == ["Thriving places", "Guidance on the development of place-based partnerships "
+                     "as part of statutory integrated care systems"], texts
