@@ -20,7 +20,7 @@ from assistant.evidence import (AUTHOR, CONTACT, DATE, DOCUMENT_NOUNS, FIELD_SHA
                                 on_cover_sheet, person_asked, states_title,
                                 score_units)
 from assistant.places import places_named
-from assistant.refusal import (NAME_ASKED, question_subject, unstated_notice, unsupported_names,
+from assistant.refusal import (NAME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import (document_names, keyword_query, query_terms, retrieval_query,
@@ -552,7 +552,7 @@ class UnitAnswerer:
         """Share of the words naming what a what/which question asks for that no document
         the caller may read uses: "indemnity or insurance cover" is mostly unmentioned even
         though "cover" is printed somewhere."""
-        return self.unknown_share(" ".join(question_subject(question)), clearance, names)
+        return self.unknown_share(" ".join(asked_subject(question)), clearance, names)
 
     def unknown_share(self, text: str, clearance: str,
                       names: frozenset[str] = frozenset()) -> float:
@@ -649,7 +649,7 @@ class UnitAnswerer:
     def notice(self, question: str, features: Features, hits: Sequence[Hit]) -> str | None:
         """Where it helps the caller rephrase, the words of theirs that matched nothing, or
         the kind of value no passage states (names in the question are never echoed)."""
-        words = " ".join(question_subject(question))
+        words = " ".join(asked_subject(question))
         if features.unknown_subject == 1.0:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")

@@ -99,6 +99,34 @@ def question_subject(question: str, limit: int = 5) -> list[str]:
     return [w for w in subject if w.lower() not in GENERIC_NOUNS]
 
 
+# how a question opens when it is a sentence, not a bare noun phrase
+SENTENCE_OPENING = re.compile(
+    r"^\s*(who|whom|whose|what|whats|which|when|where|why|how|is|are|was|were|do|does|did|can|"
+    r"could|should|would|will|shall|may|might|must|has|have|had|tell|list|explain|describe|give|"
+    r"show|summari[sz]e|compare|name|any|i|we|our|my|if|in|on|at|for|by|from|to|under|after|"
+    r"before|apart|besides|according|please|pls|since|given|as|assuming|now|so|and|but|also|"
+    r"because|although|though|while|once|with|without|re|regarding|about|until|till)\b", re.I)
+PHRASE_END = frozenset("vs versus v compared against".split())  # "icb budgets vs ccg budgets"
+
+
+def asked_subject(question: str, limit: int = 4) -> list[str]:
+    """What a question asks about, also when staff type it as a bare noun phrase: "referral
+    criteria for the hope eating disorder service?" -> ["referral", "criteria"] (the words
+    before its first preposition or verb); `question_subject` for any other question."""
+    subject = question_subject(question)
+    if subject or SENTENCE_OPENING.match(question):
+        return subject
+    words = re.findall(r"[\w'’-]+|[?:;,–]|\s-\s", re.sub(r"^\s*(the|a|an)\s+", "", question,
+                                                         flags=re.I))
+    phrase: list[str] = []
+    for word in words:
+        if (not re.match(r"\w", word) or word.lower() in SUBJECT_END | PHRASE_END
+                or len(phrase) >= limit):
+            break
+        phrase.append(word)
+    return [w for w in phrase if w.lower() not in GENERIC_NOUNS]
+
+
 QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)
 NUMBER = re.compile(r"\d|£|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen)\b",

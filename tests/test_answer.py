@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from assistant.refusal import question_subject
+from assistant.refusal import asked_subject, question_subject
 from assistant.service import build_assistant
 from core.errors import BadQuestion
 from core.models import Turn
@@ -218,6 +218,30 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     assert question_subject(question) == subject
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("referral criteria for the memory clinic?", ["referral", "criteria"]),
+    ("salary band of the place lead", ["salary", "band"]),
+    ("icb budgets vs old ccg budgets - who explains the difference", ["icb", "budgets"]),
+    ("the b&d place lead - who picks them", ["b", "d", "place", "lead"]),
+    ("closing date for applications", ["closing"]),  # "date": the answer's shape
+    # a sentence, not a bare noun phrase: no subject read off its first words
+    ("since bob moved the contracts up to system level, which team holds them?", []),
+    ("until when is the appointment deferred?", []),
+    ("What salary band is the lead paid?", ["salary", "band"]),  # a what-question as before
+])
+def test_a_bare_noun_phrase_question_asks_about_its_first_words(question, subject):
+    """Staff type "referral criteria for X?": what they ask about is the phrase before the
+    first preposition or verb, weighed like a what-question's subject."""
+    assert asked_subject(question) == subject
+
+
+def test_a_noun_phrase_question_about_what_no_document_names_counts_as_unmentioned(assistant):
+    answerer = assistant.answerer
+    assert answerer.unmentioned_subject("parking bays at the icb headquarters?", "public") == 1.0
+    assert answerer.unmentioned_subject("governance principles in the sandwell paper?",
+                                        "public") == 0.0
 
 
 def test_a_users_own_word_beside_a_known_one_is_not_refused(assistant):
@@ -507,7 +531,7 @@ def test_a_deadline_asked_for_in_the_callers_own_word_is_answered_with_the_date(
     # "deadline" is printed in no document: it names the answer's shape (a date), not a topic,
     # so it is no reason to refuse; the answer is the sentence that gives the date
     from assistant.evidence import answer_type
-    from assistant.refusal import question_subject
+    from assistant.refusal import asked_subject, question_subject
 
     question = "what's the deadline for b&d to nominate its place partnership lead"
     assert question_subject("what is the deadline for ICS leaders to confirm place plans") == []
