@@ -152,6 +152,15 @@ def about_places_asked(question: str, passages: Sequence[Hit]) -> list[Hit]:
             if asked & places_named(f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}")]
 
 
+def where_stated(question: str, passages: Sequence[Hit]) -> list[Hit]:
+    """The passages that could state a value the question asks for: from the papers it names
+    ("who is the bob icb chief exec": BOB's, not B&D's line on the NEL ICB's chief executive)
+    and about the places it names (`about_places_asked`)."""
+    about = about_places_asked(question, passages)
+    named = named_documents(question, passages)
+    return [h for h in about if h.chunk.doc_id in named] or about if named else about
+
+
 def passage_coverage(question: str, passages: Sequence[Hit],
                      names: frozenset[str] = frozenset()) -> float:
     """Share of the question's terms that occur anywhere in the passages (with their titles,
@@ -572,7 +581,7 @@ class UnitAnswerer:
         """The answerability model's inputs, from the question and what the caller may read."""
         passages = hits[:CHUNKS_CONSIDERED]
         texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
-        pieces = pieces_of(about_places_asked(question, passages))  # where a value may be stated
+        pieces = pieces_of(where_stated(question, passages))  # where a value may be stated
         names = frozenset(query_terms(" ".join(
             {n for h in passages for n in document_names(h.chunk)})))
         return Features(
@@ -654,7 +663,7 @@ class UnitAnswerer:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")
         if features.no_value:
-            kind = value_unstated(question, pieces_of(about_places_asked(
+            kind = value_unstated(question, pieces_of(where_stated(
                 question, hits[:CHUNKS_CONSIDERED])))
             return unstated_notice(kind, question) if kind else None
         return None

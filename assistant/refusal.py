@@ -255,12 +255,15 @@ def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
     asked = POST_HOLDER_ASKED.search(question)
     if not asked:
         return None
-    posts = {m.group(0).split()[0].lower()[:4]  # "dire" finds "Director", "Directors", ...
-             for m in POST_WORD.finditer(asked.group("post") or asked.group("outcome") or "")}
+    # the post as printed, each word by its first letters: "chief exec" finds "Chief
+    # Executive" (not "Chief Delivery Officer" beside "Executive Lead"), "dire" "Directors"
+    posts = [re.compile(r"\b" + r"\w*\W+".join(re.escape(w[:4]) for w in m.group(0).split())
+                        + r"\w*", re.I)
+             for m in POST_WORD.finditer(asked.group("post") or asked.group("outcome") or "")]
     for text in sentences:
         for person in people_named(text):
-            beside = text[max(0, person.start() - BESIDE):person.end() + BESIDE].lower()
-            if not posts or any(post in beside for post in posts):
+            beside = text[max(0, person.start() - BESIDE):person.end() + BESIDE]
+            if not posts or any(post.search(beside) for post in posts):
                 return False
     return True
 

@@ -487,10 +487,19 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
     # who holds a post: a person's name beside the post, not what the post does
     ("who is the bob icb chief exec",
      ["The ICB Chief Executive will chair the committee.",
-      "Matthew Tait, Interim Chief Delivery Officer, presented the paper."], False),
+      "Matthew Tait, Interim Chief Executive, presented the paper."], False),
+    ("who is the bob icb chief exec",  # another chief: the post is every word of it
+     ["The ICB Chief Executive will chair the committee.",
+      "Matthew Tait, Interim Chief Delivery Officer, presented the paper."], True),
     ("who is the bob icb chief exec",
      ["The ICB Chief Executive will chair the committee.",
       "The Place Director reports to the Chief Delivery Officer."], True),
+    # a name beside another chief, or beside "Executive Lead": not the chief executive's
+    ("who is the bob icb chief exec",
+     ["Executive Lead/Senior Responsible Officer: Matthew Tait, Interim Chief Delivery Officer"],
+     True),
+    ("who is the bob icb chief exec",
+     ["Zena Etheridge (NEL ICB Chief Executive designate) chairs the panel."], False),
     ("who's the place lead for tower hamlets in nel",
      ["Each place will appoint a Place Partnership Lead by open competition."], True),
     ("who's the place lead for tower hamlets in nel",
@@ -721,3 +730,12 @@ def test_questions_about_a_paper_are_answered_from_where_it_prints_that(assistan
     first = answer.citations[0]
     assert (first.doc_id, first.page) == (doc_id, page), answer.answer
     assert first.quote.startswith(opening), first.quote
+
+
+def test_who_holds_a_post_in_a_named_paper_is_looked_for_in_that_paper(assistant):
+    """B&D's paper names the NEL ICB's chief executive designate; BOB's names none: the
+    holder of BOB's post is not stated, and the question is refused saying so."""
+    answer = assistant.ask("who is the bob icb chief executive", "public")
+    assert answer.refused, answer.answer
+    assert "Zena" not in answer.model_dump_json()
+    assert "names the person" in (answer.notice or ""), answer.notice
