@@ -200,6 +200,11 @@ def cover_field(unit: Unit) -> str | None:
     return "Date" if DATE.search(lead.text) else "Cover"
 
 
+# the cover-sheet fields that name people: they may answer a who-question
+PEOPLE_FIELDS = ("Report of", "Report Author", "Author", "Sponsor", "Sponsoring Executive",
+                 "Presenter", "Prepared by", "Executive Lead", "Contact Details", "Cover")
+
+
 def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     """A cover-sheet field that supports an answer it is not part of: a paper's author,
     purpose or conflicts of interest say nothing about what its body says, unless the question
@@ -208,8 +213,9 @@ def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     label = cover_field(candidate)
     if label is None or cover_field(first) is not None:
         return False
-    if answer_type(question) in FRONT_MATTER_TYPES + ("who",):
-        return False
+    kind = answer_type(question)
+    if kind in FRONT_MATTER_TYPES or kind == "who" and label in PEOPLE_FIELDS:
+        return False  # "who should be members": an author line may say who, "Paper is for" not
     return not query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS)  # not "Date of Paper"
 
 
@@ -349,6 +355,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 break  # nothing new, or a fragment split off a line ("the ICB.", not "July 2022")
             if unit is not first.unit and _page(following) != _page(last.lead):
                 break  # a supporting unit's next piece over the page is a citation elsewhere
+            if unit is not first.unit and off_cover(question, first.unit, Unit(following)):
+                break  # the next field after a supporting one, which it could not support
             if kind == "author" and not (AUTHOR.search(following.text)
                                          or CONTACT.search(following.text)):
                 break  # "Report Author: ..." then their contact details, not the meeting's date

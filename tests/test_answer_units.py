@@ -419,6 +419,10 @@ def test_a_cover_sheet_field_supports_only_a_question_about_the_paper():
     # a question about the paper, or one naming the field, has it in its answer
     assert any(t.startswith("Author") for t in answer("who wrote the paper on functions"))
     assert any(t.startswith("Conflicts") for t in answer("any conflicts of interest declared?"))
+    # a who-question may be answered by a field that names people, not by any other field
+    who = answer("who attends place meetings as requested")
+    assert not any(t.startswith("Conflicts") for t in who), who
+    assert any(t.startswith("Author") for t in who), who
 
 
 def test_a_supporting_unit_does_not_run_on_over_the_page():
