@@ -132,6 +132,8 @@ DEFINE = (  # the ways staff ask what a term means
 )
 # "X are collaborative arrangements", "X are constituted as": not "X are already seizing ..."
 DEFINING_VERB = r"\s+(?:(?:is|are)(?!\s+(?:\w+ly\s+|already\s+|also\s+)?\w+ing\b)|means|refers to|will be)\b"
+# a term defined in apposition: its acronym in brackets, then a comma and what it is
+APPOSITION = r"(?:\s*\([^)]{1,12}\))?,\s+(?:the|a|an)\s+\w+"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents|annex\w*|append\w*|attach\w*)\b",
                               re.I)
 CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
@@ -141,7 +143,8 @@ CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page'
 EXCLUSION = re.compile(
     r"\b(?:apart from|aside from|besides|other than|except(?: for)?|excluding|not counting|"
     r"leaving aside)\s+[^,;:?()–—]*?(?=\s*(?:[,;:?()–—]|\s-\s|$)|\s+(?:what|which|who|how)\b)"
-    r"|\(\s*not\s+[^)]*\)|\bnot the [\w\s'-]{1,40}? ones\b", re.I)
+    r"|\(\s*not\s+[^)]*\)|\bnot the [\w\s'-]{1,40}? ones\b"
+    r"|,\s*not\s+(?:the\s+|an?\s+)?[^,;:?()–—]+", re.I)  # "(the icp body, not the contract)"
 
 
 def without_exclusions(question: str) -> str:
@@ -205,10 +208,14 @@ def answer_type(question: str) -> str:
     return "fact"
 
 
+PARENTHESIS = re.compile(r"\s*\([^()]*\)")  # a remark in brackets qualifies a term, is not part of it
+
+
 def defined_term(question: str) -> str | None:
     """What "What is a joint committee?" asks to have defined, if the question is just that
     (a set noun makes it a list question: "What are the options?")."""
-    match = next((m for pattern in DEFINE if (m := pattern.match(question))), None)
+    plain = PARENTHESIS.sub("", question)  # "what's an icp (the body, not the contract)?"
+    match = next((m for pattern in DEFINE if (m := pattern.match(plain))), None)
     if match is None or re.search(rf"\b({SET_NOUNS})\b", match["subject"], re.I):
         return None
     return match["subject"]
@@ -223,6 +230,8 @@ def defines(unit: Unit, term: str) -> bool:
     lead = unit.lead
     if re.match(rf"^(?:the\s+|an?\s+)?{name}{DEFINING_VERB}", lead.text, re.I):
         return True
+    if re.match(rf"^(?:the\s+|an?\s+)?{name}{APPOSITION}", lead.text, re.I):
+        return True  # "an integrated care partnership (ICP), the broad alliance of ..."
     return bool(re.fullmatch(name, heading_of(lead.chunk, lead.offset), re.I)) \
         and opens_section(unit)
 

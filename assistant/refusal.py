@@ -109,10 +109,17 @@ SENTENCE_OPENING = re.compile(
 PHRASE_END = frozenset("vs versus v compared against".split())  # "icb budgets vs ccg budgets"
 
 
+# what staff type before the question itself ("tl;dr - what are the key points ...", "quick q:
+# who chairs ..."): it asks nothing, so it is not the subject
+LEAD_IN = re.compile(r"^\s*(?:(?:tl;?dr|quick (?:one|q(?:uestion)?)|hi|hey|hello)\b[\s,!:–—-]*|"
+                     r"(?:q|question)\s*[:–—-]\s*)", re.I)
+
+
 def asked_subject(question: str, limit: int = 4) -> list[str]:
     """What a question asks about, also when staff type it as a bare noun phrase: "referral
     criteria for the hope eating disorder service?" -> ["referral", "criteria"] (the words
     before its first preposition or verb); `question_subject` for any other question."""
+    question = LEAD_IN.sub("", question)
     subject = question_subject(question)
     if subject or SENTENCE_OPENING.match(question):
         return subject

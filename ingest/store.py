@@ -533,6 +533,8 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
 SHORTHAND_WORD = re.compile(r"\b(" + "|".join(SHORTHAND) + r")\b", re.I)
 # a section of an Act as staff and papers abbreviate it ("s75", "S.75 (of the NHS Act 2006)")
 ACT_SECTION = re.compile(r"\b[sS]\.?(\d{1,3}[A-Z]?\d*)\b")
+# a version as staff abbreviate it ("what date is v1 of thriving places"; covers print "Version 1")
+VERSION_SHORT = re.compile(r"\b[vV](\d{1,2})\b")
 
 
 # the acronyms of English health and local government and what they stand for: a passage that
@@ -592,6 +594,7 @@ def spelled_out(text: str, acronyms: bool = False) -> str:
     (`acronyms`) the acronym beside each name spelled out."""
     text = SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
     text = ACT_SECTION.sub(r"section \1", text)
+    text = VERSION_SHORT.sub(r"version \1", text)
     if acronyms:
         text = with_acronyms(text)
     return ACRONYM_PLURAL.sub(  # "pls" is a filler word, not the plural of "pl"

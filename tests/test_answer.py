@@ -230,6 +230,11 @@ def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     ("since bob moved the contracts up to system level, which team holds them?", []),
     ("until when is the appointment deferred?", []),
     ("What salary band is the lead paid?", ["salary", "band"]),  # a what-question as before
+    # what staff type before the question asks nothing
+    ("tl;dr - what are the key points up front in thriving places",
+     ["key", "points", "up", "front"]),
+    ("quick q: referral criteria for the hope service?", ["referral", "criteria"]),
+    ("question about the parking policy", ["question"]),  # "question" opens no question here
 ])
 def test_a_bare_noun_phrase_question_asks_about_its_first_words(question, subject):
     """Staff type "referral criteria for X?": what they ask about is the phrase before the

@@ -450,6 +450,9 @@ def test_a_supporting_unit_does_not_run_on_over_the_page():
     ("what is meant by mutual accountability in a place-based partnership?",
      "mutual accountability"),
     ("what does ICP mean?", "ICP"),
+    # a remark in brackets qualifies the term; it is not part of it
+    ("what's an integrated care partnership (the icp body, not the contract)?",
+     "integrated care partnership"),
     ("What are the options?", None),  # a set: a list question
     ("What is the role of the Place Partnership Lead in Barking?", None),  # not just a term
 ])
@@ -471,6 +474,13 @@ def test_a_definition_is_the_sentence_that_says_what_it_is_or_opens_its_row():
     best = score_units("What is a place-based partnership?", units_of(guidance, 0))[0]
     assert best.unit.lead.text.startswith("Place-based partnerships are collaborative")
     assert best.typed == 1.0
+    listed = chunk("The Bill sets up two statutory bodies:\n- an integrated care partnership "
+                   "(ICP), the broad alliance of organisations concerned with care\n"
+                   "- The Integrated Care Provider (ICP) Contract is one of the options.")
+    best = score_units("what's an integrated care partnership (the icp body, not the contract)?",
+                       units_of(listed, 0))
+    defining = [s for s in best if s.typed]  # a term defined in apposition: "X (ICP), the ..."
+    assert [s.unit.lead.text[:33] for s in defining] == ["an integrated care partnership (I"]
     text = ("Joint committee\nA committee established between partner organisations.\n"
             "It may hold a budget.")
     table = chunk(text, section="Governance > Joint committee")
@@ -730,6 +740,8 @@ def test_a_chunk_that_goes_on_with_a_section_does_not_open_it():
      "principles", "governance"),
     ("what other risks are listed apart from losing councillor accountability", "risks",
      "councillor"),
+    ("what's an icp (the partnership body, not the contract)?", "partnership", "contract"),
+    ("who chairs it, not the icb board?", "chairs", "board"),
 ])
 def test_what_a_question_sets_aside_is_not_what_it_asks_about(question, kept, dropped):
     asked = without_exclusions(question)
