@@ -16,8 +16,8 @@ from assistant.answer import citation_for, refusal, streamed
 from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
-from assistant.evidence import (AUTHOR, CONTACT, DATE, DOCUMENT_NOUNS, FIELD_SHARE, Scored, answer_type,
-                                on_cover_sheet, person_asked, states_title,
+from assistant.evidence import (AUTHOR, CONTACT, CONTENTS_ASKED, DATE, DOCUMENT_NOUNS, FIELD_SHARE,
+                                Scored, answer_type, in_contents, on_cover_sheet, person_asked, states_title,
                                 score_units)
 from assistant.places import places_named
 from assistant.refusal import (NAME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
@@ -38,6 +38,7 @@ TIED = 0.95  # a second list scoring this close to the first is shown too: neith
 SECTION_FOLLOWS = 2  # pieces after the opening of a section the question names (a table row)
 NAMED_SECTIONS = 2  # chunks where a section the question names in full begins
 MAX_SUPPORT = 2  # units after the first; a list answer takes one
+CONTENTS_LINES = 12  # pieces of a contents page quoted after the first
 MIN_REPEAT = 24  # letters: a shorter piece inside a longer one is not a repeat ("Who:")
 NEAR_COPY_WORDS = 8  # words: shorter pieces share words without saying the same thing
 NEAR_COPY_SHARE = 0.9  # of the shorter piece's distinct words, found in the other
@@ -81,8 +82,8 @@ def covers_for(question: str, hits: Sequence[Hit],
     ends: list[Callable[[Chunk], Chunk | None]] = []
     if answer_type(question) in FRONT_MATTER_TYPES or FIRST_PAGES.search(question):
         ends.append(first_chunk)
-    if answer_type(question) == "summary":  # a summary or key points often follow the title
-        for step in range(1, SUMMARY_CHUNKS):
+    if answer_type(question) == "summary" or CONTENTS_ASKED.search(question):
+        for step in range(1, SUMMARY_CHUNKS):  # a summary, key points or contents follow the title
             ends.append(lambda chunk, step=step: _nth_after(first_chunk(chunk), next_chunk, step))
     if LAST_PAGES.search(question) or answer_type(question) in ("contact", "author", "appendix"):
         ends.append(last_chunk)
@@ -383,6 +384,11 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 break
             if candidate.typed and not _repeats(candidate.unit, seen):
                 take(candidate.unit, 0)
+        return chosen
+    if CONTENTS_ASKED.search(question) and in_contents(first.unit.lead):
+        page = first.unit.lead.chunk.id  # the contents page from its first line, in its order
+        take(min((s.unit for s in scored if s.unit.lead.chunk.id == page
+                  and in_contents(s.unit.lead)), key=lambda u: u.lead.offset), CONTENTS_LINES)
         return chosen
     take(first.unit, max(SECTION_FOLLOWS if first.opening else 1, rest_of_row(first.unit)))
     if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):

@@ -137,6 +137,8 @@ APPOSITION = r"(?:\s*\([^)]{1,12}\))?,\s+(?:the|a|an)\s+\w+"
 HEADING_QUESTION = re.compile(r"\b(sections?|headings?|chapters?|contents|annex\w*|append\w*|attach\w*)\b",
                               re.I)
 CONTENTS = re.compile(r"^\s*(table of )?contents\s*$", re.I)  # a contents page's heading
+# a question answered by the contents page itself ("whats in the contents", "which chapters")
+CONTENTS_ASKED = re.compile(r"\b(contents|chapters)\b", re.I)
 
 # what a question sets aside ("apart from council areas", "besides the core members", "(not the
 # governance ones)"): the units that answer it are about something else
@@ -451,6 +453,7 @@ def score_units(question: str, units: Sequence[Unit],
             else person_asked(question, units) if kind == "who" else None)
     deadline = bool(ASKS_DEADLINE.search(question))
     asks_for_headings = bool(HEADING_QUESTION.search(question))
+    asks_for_contents = bool(CONTENTS_ASKED.search(question))
     terms = query_terms(keyword_query(without_exclusions(question)))  # "what", "does", "say" ask; they are not asked about
     if kind == "summary":  # "summarise the b&d report": the report is named, not asked about
         terms -= DOCUMENT_NOUNS | SUMMARY_WORDS
@@ -521,6 +524,8 @@ def score_units(question: str, units: Sequence[Unit],
         if tables and in_table(lead, tables):
             heading = 1.0  # printed in the table the question points at
         typed = type_match(kind, unit, term, deadline)
+        if asks_for_contents and in_contents(lead):
+            coverage, typed = 1.0, 1.0  # the contents page is what was asked for
         if label is not None and cover(label) >= FIELD_SHARE or opening:
             typed = 1.0  # "Key Decision: No" answers "is it a key decision", whatever the type
         dated_cover = dates_cover(kind, wanted, lead)

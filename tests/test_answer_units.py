@@ -669,6 +669,28 @@ def test_a_contents_page_is_quoted_only_when_the_question_asks_for_the_contents(
     assert any(s.unit.lead.chunk.id == contents.id for s in asked)
 
 
+def test_a_question_for_the_contents_gets_the_whole_contents_page_from_its_first_line():
+    """"whats in the contents ... which chapters": the contents page, printed as one run of
+    headings and page numbers, is the answer, whole and in order, not prose that shares words."""
+    text = ("Contents\nICS implementation guidance 1 About this document 3 Key points 3 Foreword "
+            "1. Introduction 5 Background 6 2.\nDefining place within the health and care system "
+            "10 4.\nGovernance, decision-making and accountability 20 5.\nLeadership 28 "
+            "Leadership roles 6.\nConclusion 29 Annex 1: Helpful resources 32")
+    contents = chunk(text, section="Contents", doc_id="nhse-guidance", title="Thriving places")
+    about = chunk("This document seeks to support partners in integrated care systems to define "
+                  "their place-based partnership guidance.", section="About this document",
+                  doc_id="nhse-guidance", title="Thriving places", ordinal=1)
+    question = "whats in the contents of the place guidance - which chapters"
+    units = units_of(about, 0) + units_of(contents, 1)
+    scored = score_units(question, units)
+    chosen = select_units(question, scored, [Hit(about, 1.0), Hit(contents, 0.9)])
+    assert {u.lead.chunk.id for u in chosen} == {contents.id}
+    assert chosen[0].lead.text.startswith("ICS implementation guidance 1")
+    assert chosen[-1].lead.text.startswith("Conclusion 29")
+    offsets = [u.lead.offset for u in chosen]
+    assert offsets == sorted(offsets) and len(chosen) >= 5
+
+
 def test_a_sponsoring_executive_answers_who_sponsors_a_paper():
     cover = chunk("Sponsoring Executive: Richard Beeken, Chief Executive\n"
                   "Report Author: Daren Fradgley, Interim Director of Integration\n"
