@@ -524,6 +524,8 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "mtgs": "meetings", "reps": "representatives", "doc": "document",
              "docs": "documents", "ceo": "chief executive", "ceos": "chief executives",
              "neds": "non-executive directors", "ned": "non-executive director",
+             "coo": "chief operating officer", "cfo": "chief finance officer",
+             "cmo": "chief medical officer", "cno": "chief nursing officer",
              "regs": "regulations", "oxon": "oxfordshire", "feb": "february",
              "apr": "april", "aug": "august", "oct": "october", "nov": "november",
              "fte": "full-time equivalent", "wte": "whole-time equivalent",
