@@ -526,6 +526,8 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "neds": "non-executive directors", "ned": "non-executive director",
              "coo": "chief operating officer", "cfo": "chief finance officer",
              "cmo": "chief medical officer", "cno": "chief nursing officer",
+             "mh": "mental health", "ld": "learning disabilities", "resp": "respiratory",
+             "collab": "collaborative", "collabs": "collaboratives",
              "regs": "regulations", "oxon": "oxfordshire", "feb": "february",
              "apr": "april", "aug": "august", "oct": "october", "nov": "november",
              "fte": "full-time equivalent", "wte": "whole-time equivalent",

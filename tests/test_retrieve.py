@@ -163,6 +163,8 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("the thriving places doc") == query_terms("the Thriving Places document")
     assert query_terms("the icb ceo") == query_terms("the ICB Chief Executive")
     assert query_terms("would they need a coo") >= query_terms("Chief Operating Officer")
+    assert query_terms("adult mh / ld") == query_terms("adult mental health / learning disabilities")
+    assert query_terms("the mh provider collab") == query_terms("the MH provider collaborative")
     assert query_terms("feb 2022 white paper") == query_terms("February 2022 White Paper")
     assert query_terms("what date is v1 dated") >= query_terms("Version 1")  # "v1": a version
     assert query_terms("oxon place") == query_terms("Oxfordshire place")
