@@ -136,6 +136,11 @@ def _repeats(unit: Unit, seen: set[str]) -> bool:
     return any(_restates(mine, old) for mine in _texts(unit) for old in seen)
 
 
+def passage_names(passages: Sequence[Hit]) -> frozenset[str]:
+    """The terms of the words that name the passages' papers ("swbh", "thriving", "b&d")."""
+    return frozenset(query_terms(" ".join({n for h in passages for n in document_names(h.chunk)})))
+
+
 def pieces_of(passages: Sequence[Hit]) -> list[str]:
     """The text of every sentence, line and list item of the passages, in rank order."""
     return [s.text for rank, h in enumerate(passages) for s in sentences_of(h.chunk, rank)]
@@ -596,8 +601,7 @@ class UnitAnswerer:
         passages = hits[:CHUNKS_CONSIDERED]
         texts = [f"{h.chunk.title} {h.chunk.organisation} {h.chunk.text}" for h in passages]
         pieces = pieces_of(where_stated(question, passages))  # where a value may be stated
-        names = frozenset(query_terms(" ".join(
-            {n for h in passages for n in document_names(h.chunk)})))
+        names = passage_names(passages)
         return Features(
             similarity=max((h.similarity for h in passages if h.similarity is not None),
                            default=0.0),
@@ -608,7 +612,7 @@ class UnitAnswerer:
             unknown_terms=self.unknown_share(NAME_ASKED.sub(" ", question), clearance, names),
             unknown_subject=self.unmentioned_subject(question, clearance, names),
             unknown_name=float(bool(unsupported_names(question, texts))),
-            no_value=float(value_unstated(question, pieces) is not None),
+            no_value=float(value_unstated(question, pieces, names) is not None),
             like_unanswerable=self.like_unanswerable(question, clearance),
             like_nearest=self.like_unanswerable(question, clearance, 1),
         )
@@ -677,8 +681,9 @@ class UnitAnswerer:
             return (f'None of the documents you can search use the words "{words}"; '
                     "try the words the guidance would use.")
         if features.no_value:
-            kind = value_unstated(question, pieces_of(where_stated(
-                question, hits[:CHUNKS_CONSIDERED])))
+            passages = hits[:CHUNKS_CONSIDERED]
+            kind = value_unstated(question, pieces_of(where_stated(question, passages)),
+                                  passage_names(passages))
             return unstated_notice(kind, question) if kind else None
         return None
 

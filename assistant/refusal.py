@@ -3,6 +3,7 @@ passages could possibly answer it. Pure functions of the question and passage te
 only ever see what the caller may read."""
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -275,7 +276,52 @@ def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
     return True
 
 
-def value_unstated(question: str, sentences: Iterable[str]) -> str | None:
+# a question asking what a publication says ("what does the king's fund 'developing place-based
+# partnerships' report recommend", "what are the segments in the nhs system oversight
+# framework"): the publication is named by its kind of document
+PUBLICATION = (r"(?P<pub>[\w'’&/ -]{3,80}?\b(?:framework|guide|guidance|report|review|white paper|"
+               r"constitution|strategy|resource|toolkit|publication))\b")
+PUBLICATION_ASKED = re.compile(
+    r"\b(?:what|which)\b.*?\b(?:does|did|do)\s+(?:the\s+)?" + PUBLICATION + r".*?\b(?:say|says|"
+    r"recommend\w*|require\w*|set out|sets out|list|propose\w*|conclud\w*|find|found|suggest\w*)\b"
+    r"|\b(?:what|which) (?:are|were|is) the\b.*?\b(?:in|of|from) (?:the\s+)?"
+    + PUBLICATION.replace("pub>", "pub2>"), re.I)
+KIND_WORDS = frozenset("framework guide guidance report review white paper constitution strategy "
+                       "resource toolkit publication".split())
+# a sentence that only points at a publication: who published it, where it is, to read it too
+CITES_ONLY = re.compile(r"\b(?:ha(?:s|ve)|had)\s+(?:also\s+|recently\s+)?(?:published|provided|produced|"
+                        r"issued)\b|\b(?:recently )?published\s+(?:by|in|the)\b|\bcan be found\b|"
+                        r"\bread alongside\b|\bis available\b|\bwill look to\b|\bdue to be published\b|"
+                        r"^[^.]{0,80}\((?:\w+ )?\d{4}\)", re.I)
+NAMES_SHARE = 0.5  # of the weight of a publication's own words a sentence prints to be about it
+
+
+def publication_unstated(question: str, sentences: Iterable[str],
+                         names: frozenset[str] = frozenset()) -> bool | None:
+    """For a question asking what a publication outside the papers says: True when every
+    passage that prints its name only points at it (who published it, "can be found at", a
+    reading list's "The King's Fund (April 2021) Developing place-based partnerships"), so
+    what it says is not in the papers; None for any other question, or a publication the
+    papers are (its words name a retrieved paper: "what does thriving places say")."""
+    asked = PUBLICATION_ASKED.search(question)
+    if not asked:
+        return None
+    own = query_terms(asked.group("pub") or asked.group("pub2")) - names - query_terms(
+        " ".join(KIND_WORDS))
+    if not own:
+        return None
+    sentences = list(sentences)
+    terms = [query_terms(text) for text in sentences]
+    # a name's rare words name it ("King's Fund"), its common ones ("place-based") do not
+    weight = {t: math.log(1 + len(terms) / (1 + sum(t in found for found in terms))) for t in own}
+    total = sum(weight.values()) or 1.0
+    about = [text for text, found in zip(sentences, terms)
+             if sum(weight[t] for t in own & found) / total >= NAMES_SHARE]
+    return bool(about) and all(CITES_ONLY.search(text) for text in about) or None
+
+
+def value_unstated(question: str, sentences: Iterable[str],
+                   names: frozenset[str] = frozenset()) -> str | None:
     """What a question asks for that its passages could not hold: "sum", "duration",
     "frequency", "date", "name" or "number"; None when they could, or when it asks for none of
     these. A how-many question no sentence of which puts a number near a word of what it
@@ -296,6 +342,8 @@ def value_unstated(question: str, sentences: Iterable[str]) -> str | None:
         return None if stated else "date"
     if holder_unstated(question, sentences):  # "who is the chief exec": a person's name
         return "name"
+    if publication_unstated(question, sentences, names):  # what a publication says, not
+        return "content"  # that it was published
     subject = question_subject(question)
     measures = [w for w in subject if w.lower() in MEASURES]
     # what the number counts, or the measure it is printed beside ("a population of 580,000")
@@ -318,6 +366,8 @@ UNSTATED_NOTICES = {  # kind: (with the caller's words for the thing, without th
              "No passage found gives the date asked for."),
     "name": ('No passage found names the person who is "{words}".',
              "No passage found names who holds the post."),
+    "content": ('The papers only refer to "{words}"; none of them says what it sets out.',
+                "The papers only refer to that publication; none of them says what it sets out."),
 }
 
 
@@ -330,5 +380,8 @@ def unstated_notice(kind: str, question: str) -> str:
     if kind == "name":
         asked = POST_HOLDER_ASKED.search(question)
         words = asked.group("post") if asked and asked.group("post") else ""
+    if kind == "content":
+        asked = PUBLICATION_ASKED.search(question)
+        words = " ".join((asked.group("pub") or asked.group("pub2") or "").split()) if asked else ""
     with_words, without = UNSTATED_NOTICES[kind]
     return with_words.format(words=words) if words else without

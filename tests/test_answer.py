@@ -526,6 +526,36 @@ def test_a_question_asking_who_holds_a_post_needs_a_person_named_beside_it(
     assert (value_unstated(question, passages) == "name") is unstated
 
 
+READING_LIST = ["The King's Fund (April 2021) Developing place-based partnerships",
+                "The King's Fund (September 2019) Creating healthy places",
+                "Place-based partnerships should agree their leadership roles locally."]
+
+
+@pytest.mark.parametrize("question, passages, unstated", [
+    # the papers only point at it: a reading list's entry, who published it
+    ("what does the king's fund 'developing place-based partnerships' report recommend",
+     READING_LIST, True),
+    ("what are the segments in the nhs system oversight framework",
+     ["NHS England recently published the NHS System Oversight Framework for 2021/22."], True),
+    # a paper that says what the publication sets out answers
+    ("what does the king's fund 'developing place-based partnerships' report recommend",
+     READING_LIST + ["In Developing place-based partnerships the King's Fund recommends that "
+                     "places appoint a single lead."],
+     False),
+    # a publication the papers are, named by their own words, is no outside publication
+    ("what does the thriving places guidance say about chairs",
+     ["Thriving places (2021) guidance on place-based partnerships"], False),
+    # not a question about what a publication says
+    ("who chairs the place-based partnership", READING_LIST, False),
+])
+def test_what_a_publication_says_is_unstated_where_the_papers_only_point_at_it(
+        question, passages, unstated):
+    from assistant.refusal import query_terms, value_unstated
+
+    names = frozenset(query_terms("thriving places"))  # the retrieved paper's own name words
+    assert (value_unstated(question, passages, names) == "content") is unstated
+
+
 def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
     from assistant.refusal import unstated_notice
 
@@ -533,6 +563,8 @@ def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
         'No passage found names the person who is "bob icb chief exec".')
     assert unstated_notice("date", "closing date for applications?") == (
         "No passage found gives the date asked for.")
+    assert unstated_notice("content", "what does the ics design framework say about boards") == (
+        'The papers only refer to "ics design framework"; none of them says what it sets out.')
     assert unstated_notice("number", "How many hospital beds does the trust have?") == (
         'No passage found gives a number for "hospital beds".')
     assert unstated_notice("sum", "how much money will places get in bob") == (
