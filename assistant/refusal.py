@@ -255,6 +255,27 @@ def people_named(text: str) -> list[re.Match[str]]:
             if m.group("given") is None or m.group("given") in given_names()]
 
 
+# words before a post that say nothing about which post it is ("as the new chair")
+NOT_MODIFIERS = frozenset("the a an our their its new interim acting as of for to in at on by with "
+                          "be being been appointed".split())
+OUTCOME_MODIFIERS = 2  # words before an outcome's post that name which one ("and care director")
+
+
+def post_phrases(asked: re.Match[str]) -> list[list[str]]:
+    """The words of each post a post-holder question names: the post as asked ("chief exec"),
+    or in "who got the nel clinical and care director job" the post with the words printed
+    just before it ("and care director"), which tell one director from another."""
+    if asked.group("post"):
+        return [m.group(0).split() for m in POST_WORD.finditer(asked.group("post"))]
+    outcome = asked.group("outcome") or ""
+    phrases = []
+    for m in POST_WORD.finditer(outcome):
+        before = [w for w in re.findall(r"[\w&'-]+", outcome[:m.start()])
+                  if w.lower() not in NOT_MODIFIERS][-OUTCOME_MODIFIERS:]
+        phrases.append(before + m.group(0).split())
+    return phrases
+
+
 def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
     """For a question asking who holds a post ("who is the bob icb chief exec", "who got the
     director job"): True when no passage names a person beside that post, so the papers
@@ -265,9 +286,8 @@ def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
         return None
     # the post as printed, each word by its first letters: "chief exec" finds "Chief
     # Executive" (not "Chief Delivery Officer" beside "Executive Lead"), "dire" "Directors"
-    posts = [re.compile(r"\b" + r"\w*\W+".join(re.escape(w[:4]) for w in m.group(0).split())
-                        + r"\w*", re.I)
-             for m in POST_WORD.finditer(asked.group("post") or asked.group("outcome") or "")]
+    posts = [re.compile(r"\b" + r"\w*\W+".join(re.escape(w[:4]) for w in words) + r"\w*", re.I)
+             for words in post_phrases(asked)]
     for text in sentences:
         for person in people_named(text):
             beside = text[max(0, person.start() - BESIDE):person.end() + BESIDE]

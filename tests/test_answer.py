@@ -513,6 +513,11 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
      ["Nominations for the Place Partnership Lead are due by 24 June."], True),
     ("who ended up being appointed as the b&d place partnership lead",
      ["Zena Etheridge asked each place to nominate its Place Partnership Lead."], False),
+    # the words before an outcome's post tell one director from another
+    ("who got the nel clinical and care director job after the june interviews",
+     ["Sponsor: Matthew Cole, Director of Public Health"], True),
+    ("who got the nel clinical and care director job after the june interviews",
+     ["Dr Jane Smith is the Clinical and Care Director for the place."], False),
     # a post's duties or its appointing body answer other questions, not these
     ("who is accountable for pharmacy services in bob",
      ["Pharmacy services are the responsibility of the ICB."], False),
