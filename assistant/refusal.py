@@ -232,8 +232,9 @@ POST_HOLDER_ASKED = re.compile(
     r"\bwho(?:'s|’s|\s+is|\s+was|\s+will\s+be|\s+has\s+been)\s+(?:the\s+|our\s+|their\s+)?"
     r"(?:new\s+|current\s+|interim\s+|acting\s+)?(?P<post>(?:[\w&-]+\s+){0,5}?" + POST + r")"
     r"(?:\s+designate)?(?=\s*(?:$|[?,;:./–-]|\b(?:in|for|at|of|on|now|currently|today)\b))|"
-    r"\bwho\s+(?:got|ended\s+up|was\s+appointed|has\s+been\s+appointed|took\s+over|replaced|"
-    r"succeeded|won)\b(?P<outcome>.*)", re.I)
+    r"\bwho(?:\s+|'s\s+|’s\s+)(?:got|ended\s+up|(?:(?:was|has|had|is)\s+)?(?:been\s+)?(?:appointed|"
+    r"named|confirmed|chosen|picked|selected|recruited|hired)|took\s+over|replaced|succeeded|"
+    r"won)\b(?P<outcome>.*)", re.I)
 POST_WORD = re.compile(r"\b" + POST + r"\b", re.I)
 PERSON = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Professor|Prof|Sir|Dame|Lord|Baroness)"
                     r"\.?\s+[A-Z][a-z]+|(?P<given>[A-Z][a-z]+)\s+(?:[A-Z]\.?\s+)?[A-Z][a-z'’-]+)")
@@ -311,7 +312,7 @@ KIND_WORDS = frozenset("framework guide guidance report review white paper const
 # a sentence that only points at a publication: who published it, where it is, to read it too
 CITES_ONLY = re.compile(r"\b(?:ha(?:s|ve)|had)\s+(?:also\s+|recently\s+)?(?:published|provided|produced|"
                         r"issued)\b|\b(?:recently )?published\s+(?:by|in|the)\b|\bcan be found\b|"
-                        r"\bread alongside\b|\bis available\b|\bwill look to\b|\bdue to be published\b|"
+                        r"\bread alongside\b|\bis available\b|\bprepared by\b|\bwill look to\b|\bdue to be published\b|"
                         r"^[^.]{0,80}\((?:\w+ )?\d{4}\)", re.I)
 NAMES_SHARE = 0.5  # of the weight of a publication's own words a sentence prints to be about it
 
@@ -335,8 +336,13 @@ def publication_unstated(question: str, sentences: Iterable[str],
     # a name's rare words name it ("King's Fund"), its common ones ("place-based") do not
     weight = {t: math.log(1 + len(terms) / (1 + sum(t in found for found in terms))) for t in own}
     total = sum(weight.values()) or 1.0
+    # and its rarest word the papers print ("solace" of "solace learning from place-based
+    # partnerships"): a sentence on learning from place-based partnerships is not about it
+    printed = own & set().union(*terms) if terms else set()
+    rarest = max(printed, key=lambda t: (weight[t], t)) if printed else None
     about = [text for text, found in zip(sentences, terms)
-             if sum(weight[t] for t in own & found) / total >= NAMES_SHARE]
+             if (rarest is None or rarest in found)
+             and sum(weight[t] for t in own & found) / total >= NAMES_SHARE]
     return bool(about) and all(CITES_ONLY.search(text) for text in about) or None
 
 

@@ -518,6 +518,11 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
      ["Sponsor: Matthew Cole, Director of Public Health"], True),
     ("who got the nel clinical and care director job after the june interviews",
      ["Dr Jane Smith is the Clinical and Care Director for the place."], False),
+    # "who's been appointed", "who was named": who got a post, in other words
+    ("who's been appointed as the icb place director for oxfordshire in bob?",
+     ["The ICB Place Director will be the key co-ordinating role for each place."], True),
+    ("who was named as the oxfordshire place director",
+     ["Dr Jane Smith was appointed Place Director for Oxfordshire in May."], False),
     # a post's duties or its appointing body answer other questions, not these
     ("who is accountable for pharmacy services in bob",
      ["Pharmacy services are the responsibility of the ICB."], False),
@@ -547,6 +552,13 @@ READING_LIST = ["The King's Fund (April 2021) Developing place-based partnership
      READING_LIST + ["In Developing place-based partnerships the King's Fund recommends that "
                      "places appoint a single lead."],
      False),
+    # a reading list's "prepared by" entry only points at it; a sentence that shares its
+    # common words ("learning", "place-based partnerships") but not its rarest printed one
+    # ("Solace") is not about it
+    ("what were the main findings in the solace learning from place-based partnerships report",
+     ["Learning from place-based partnerships prepared by Society of Local Authority Chief "
+      "Executives and Senior Managers (Solace)",
+      "It reflects learning to date from existing place-based partnerships."], True),
     # a publication the papers are, named by their own words, is no outside publication
     ("what does the thriving places guidance say about chairs",
      ["Thriving places (2021) guidance on place-based partnerships"], False),
