@@ -19,7 +19,7 @@ import numpy as np
 from assistant.compose import UnitAnswerer
 from assistant.answerability import FEATURES, MODEL_FILE, PRECEDENTS, Model, like_unanswerable
 from core.settings import get_settings, visible_to
-from evals.dataset import DEV_SET, FRESH14_SET, Question, load_questions, read_manifest
+from evals.dataset import DEV_SET, FRESH_SETS, Question, load_questions, read_manifest
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / MODEL_FILE
 FOLDS = 5
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="question file to fit on (the dev set; never a holdout)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the model")
     args = parser.parse_args(argv)
-    if "holdout" in args.questions.name or args.questions.name == FRESH14_SET.name:
+    if "holdout" in args.questions.name or args.questions.name in {f.name for f in FRESH_SETS}:
         parser.error(f"refusing to fit on {args.questions.name}: it measures what was not fitted")
     from assistant.service import build_assistant
 
