@@ -168,6 +168,9 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("feb 2022 white paper") == query_terms("February 2022 White Paper")
     assert query_terms("what date is v1 dated") >= query_terms("Version 1")  # "v1": a version
     assert query_terms("oxon place") == query_terms("Oxfordshire place")
+    assert query_terms("bucks and berks w sub-cttees") == query_terms(
+        "Buckinghamshire and Berkshire W sub-committees")
+    assert query_terms("pcn cds") == query_terms("PCN clinical directors")
     assert query_terms("trust neds") == query_terms("trust non-executive directors")
     # a section of an Act, however it is abbreviated
     assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
