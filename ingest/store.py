@@ -534,6 +534,8 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "regs": "regulations", "oxon": "oxfordshire", "feb": "february",
              "apr": "april", "aug": "august", "oct": "october", "nov": "november",
              "fte": "full-time equivalent", "wte": "whole-time equivalent",
+             # staff's everyday word for the one the papers use
+             "answerable": "accountable", "job": "role", "jobs": "roles",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}

@@ -171,6 +171,9 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("bucks and berks w sub-cttees") == query_terms(
         "Buckinghamshire and Berkshire W sub-committees")
     assert query_terms("pcn cds") == query_terms("PCN clinical directors")
+    # staff's everyday word for the papers' one: "answerable" is "accountable", a "job" a "role"
+    assert query_terms("who is answerable") == query_terms("who is accountable")
+    assert query_terms("marie gabriel's job") == query_terms("Marie Gabriel's role")
     assert query_terms("trust neds") == query_terms("trust non-executive directors")
     # a section of an Act, however it is abbreviated
     assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
