@@ -535,7 +535,8 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              "apr": "april", "aug": "august", "oct": "october", "nov": "november",
              "fte": "full-time equivalent", "wte": "whole-time equivalent",
              # staff's everyday word for the one the papers use
-             "answerable": "accountable", "job": "role", "jobs": "roles",
+             "answerable": "accountable", "job": "role", "jobs": "roles", "wrote": "authored",
+             "seat": "membership", "seats": "membership",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}

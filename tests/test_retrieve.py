@@ -174,6 +174,8 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     # staff's everyday word for the papers' one: "answerable" is "accountable", a "job" a "role"
     assert query_terms("who is answerable") == query_terms("who is accountable")
     assert query_terms("marie gabriel's job") == query_terms("Marie Gabriel's role")
+    assert query_terms("who wrote it") >= query_terms("Author")
+    assert query_terms("a seat on the pbp") == query_terms("a membership on the pbp")
     assert query_terms("trust neds") == query_terms("trust non-executive directors")
     # a section of an Act, however it is abbreviated
     assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
