@@ -54,7 +54,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings, backend: Backend,
         baselines=getattr(args, "baselines", False), judge=judge, progress=not args.quiet,
         questions_file=str(questions_file))
     results["meta"].update(settings=run_settings(settings),  # named in the report
-                           titles=document_titles(settings.manifest_path))
+                           titles=document_titles(settings.manifest_path),
+                           gated=questions_file.resolve() == DEV_SET.resolve())
     gate = gate_checks(results, load_thresholds(args.thresholds))
     page = write_report(results, out, gate)
     print(f"report: {page}\nsummary: {out / 'summary.md'}")

@@ -44,6 +44,18 @@ def test_report_names_the_question_file_and_the_settings():
         assert text in page, text
 
 
+def test_a_set_the_gate_is_not_run_on_shows_its_thresholds_for_reference():
+    run = results(leaky=True)
+    gate = gate_checks(run, load_thresholds())
+    assert not all(check.passed for check in gate)
+    gated = report_html(run, {}, gate)
+    assert "<h2>Gate</h2>" in gated and "class=bad" in gated
+    run["meta"]["gated"] = False  # a holdout or a fresh batch: CI gates the dev set only
+    page = report_html(run, {}, gate)
+    assert "<h2>Gate thresholds, for reference (CI gates the dev set only)</h2>" in page
+    assert "class=bad" not in page and "class=ref" in page
+
+
 def test_failures_are_readable_titles_pages_and_ellipses():
     page = report_html(results(leaky=True), {})
     failures = page.split("<h2>Failures (public)", 1)[1]
