@@ -11,6 +11,7 @@ from importlib.resources import files
 
 from assistant.places import places_named
 from assistant.retrieve import keyword_query, query_terms
+from ingest.store import tokenize
 
 PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
 
@@ -315,6 +316,14 @@ CITES_ONLY = re.compile(r"\b(?:ha(?:s|ve)|had)\s+(?:also\s+|recently\s+)?(?:publ
                         r"\bread alongside\b|\bis available\b|\bprepared by\b|\bwill look to\b|\bdue to be published\b|"
                         r"^[^.]{0,80}\((?:\w+ )?\d{4}\)", re.I)
 NAMES_SHARE = 0.5  # of the weight of a publication's own words a sentence prints to be about it
+NAME_RUN = 3  # words of a publication's name printed in a row, at least, to name it
+
+
+def _prints_phrase(text: str, phrases: set[tuple[str, ...]], run: int) -> bool:
+    """Whether the text prints one of the phrases (runs of stemmed words) word after word."""
+    words = tokenize([text])[0]
+    return not phrases or any(tuple(words[i:i + run]) in phrases
+                              for i in range(len(words) - run + 1))
 
 
 def publication_unstated(question: str, sentences: Iterable[str],
@@ -327,8 +336,9 @@ def publication_unstated(question: str, sentences: Iterable[str],
     asked = PUBLICATION_ASKED.search(question)
     if not asked:
         return None
-    own = query_terms(asked.group("pub") or asked.group("pub2")) - names - query_terms(
-        " ".join(KIND_WORDS))
+    publication = asked.group("pub") or asked.group("pub2")
+    kinds = query_terms(" ".join(KIND_WORDS))
+    own = query_terms(publication) - names - kinds
     if not own:
         return None
     sentences = list(sentences)
@@ -340,9 +350,15 @@ def publication_unstated(question: str, sentences: Iterable[str],
     # partnerships"): a sentence on learning from place-based partnerships is not about it
     printed = own & set().union(*terms) if terms else set()
     rarest = max(printed, key=lambda t: (weight[t], t)) if printed else None
+    # and some of its name as a phrase: "The Health and Social Care Leadership Review will ...",
+    # not "Directors of Public Health, Directors of Adult Social Care" (the same common words)
+    name = [t for t in tokenize([publication])[0] if t not in kinds]
+    run = min(NAME_RUN, len(name))
+    phrases = {tuple(name[i:i + run]) for i in range(len(name) - run + 1)}
     about = [text for text, found in zip(sentences, terms)
              if (rarest is None or rarest in found)
-             and sum(weight[t] for t in own & found) / total >= NAMES_SHARE]
+             and sum(weight[t] for t in own & found) / total >= NAMES_SHARE
+             and _prints_phrase(text, phrases, run)]
     return bool(about) and all(CITES_ONLY.search(text) for text in about) or None
 
 

@@ -559,6 +559,12 @@ READING_LIST = ["The King's Fund (April 2021) Developing place-based partnership
      ["Learning from place-based partnerships prepared by Society of Local Authority Chief "
       "Executives and Senior Managers (Solace)",
       "It reflects learning to date from existing place-based partnerships."], True),
+    # a name of common words is named by them in a row: "Directors of Public Health,
+    # Directors of Adult Social Care" is not about the health and social care leadership review
+    ("what did the health and social care leadership review end up recommending",
+     ["The Health and Social Care Leadership Review will look to improve processes.",
+      "Statutory leadership roles: Directors of Public Health, Directors of Adult Social Care"],
+     True),
     # a publication the papers are, named by their own words, is no outside publication
     ("what does the thriving places guidance say about chairs",
      ["Thriving places (2021) guidance on place-based partnerships"], False),
