@@ -32,7 +32,10 @@ FRESH14_SET = Path(__file__).parent / "data" / "fresh14.jsonl"
 # once on that session's start code before any change; two of its questions then led to a
 # change, so it too is no holdout, in no gate and never fitted on
 FRESH15_SET = Path(__file__).parent / "data" / "fresh15.jsonl"
-FRESH_SETS = (FRESH14_SET, FRESH15_SET)
+# and in the sixteenth (80 questions, two outsiders: one terse search-box style, one chatty
+# Slack messages with context first), run once on that session's start code before any change
+FRESH16_SET = Path(__file__).parent / "data" / "fresh16.jsonl"
+FRESH_SETS = (FRESH14_SET, FRESH15_SET, FRESH16_SET)
 KINDS = ("fact", "paraphrase", "list", "numeric", "multi_doc", "unanswerable", "confidential_probe",
          "table", "front_matter", "who", "comparison", "sloppy", "false_premise", "definition")
 # kinds whose questions the documents do not answer as asked (answerable: false)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, FRESH14_SET, FRESH15_SET, HOLDOUT2_SET, HOLDOUT3_SET,
-                           HOLDOUT4_SET, HOLDOUT_SET, KINDS, DatasetError,
+from evals.dataset import (DEV_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET, HOLDOUT2_SET,
+                           HOLDOUT3_SET, HOLDOUT4_SET, HOLDOUT_SET, KINDS, DatasetError,
                            Question, load_corpus_pages, load_questions, parse_question,
                            read_manifest, validate_question, validate_questions)
 
@@ -122,12 +122,22 @@ def test_the_second_fresh_set_is_valid_and_apart_from_every_other_set(questions)
     assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
 
 
+def test_the_third_fresh_set_is_valid_and_apart_from_every_other_set(questions):
+    fresh = load_questions(FRESH16_SET)
+    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
+                                         FRESH14_SET, FRESH15_SET) for q in load_questions(path)]
+    assert_frozen_and_apart(fresh, others, 80)
+    kinds = Counter(q.kind for q in fresh)
+    assert kinds["unanswerable"] + kinds["false_premise"] >= 15 and kinds["list"] >= 10
+    assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
+
+
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
     def words(text: str) -> str:
         return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
 
     sets = (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET, FRESH14_SET,
-            FRESH15_SET)
+            FRESH15_SET, FRESH16_SET)
     asked = {words(q.question) for path in sets for q in load_questions(path)}
     assert not asked & {words(q) for q in HAND_TRIED}
 
@@ -304,7 +314,7 @@ def test_validate_command_reports_ok_for_the_dev_set_and_the_second_holdout(path
     assert capsys.readouterr().out.strip().endswith("OK")
 
 
-@pytest.mark.parametrize("held", [HOLDOUT4_SET, FRESH14_SET, FRESH15_SET])
+@pytest.mark.parametrize("held", [HOLDOUT4_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET])
 def test_the_answerability_fit_refuses_a_set_that_measures_what_was_not_fitted(held, capsys):
     from evals.fit import main
 
