@@ -52,7 +52,9 @@ WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.
 # words between "what" and the thing asked about ("what is meant by", "what kind of")
 SUBJECT_LEAD = frozenset(
     "is are was were the a an did does do has have will would should can could must might "
-    "meant by kind kinds type types sort sorts of".split())
+    "meant by kind kinds type types sort sorts of else".split())
+# a clause's subject: "what are they meant to be doing" asks about no thing it names
+PRONOUNS = frozenset("i you he she it we they".split())
 # where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
 SUBJECT_END = frozenset(
     "for at of in on to by with from about under across between per each if when after before "
@@ -72,7 +74,9 @@ GENERIC_NOUNS = frozenset("figure figures number numbers amount amounts total va
                           "website url "
                           # what a thing is called: the answer is a name or title ("what is the
                           # b&d report called"), words no paper need print
-                          "called titled entitled".split())
+                          "called titled entitled "
+                          # a summary of something: "what's the gist of mutual accountability"
+                          "gist outline overview summary upshot rundown lowdown essence".split())
 # words that ask for a name or title, not about a topic: no readable text need use them
 NAME_ASKED = re.compile(r"\b(called|titled|entitled)\b", re.I)
 
@@ -90,6 +94,8 @@ def question_subject(question: str, limit: int = 5) -> list[str]:
     start = 0
     while start < len(words) and words[start].lower() in SUBJECT_LEAD:
         start += 1
+    if start < len(words) and words[start].lower() in PRONOUNS:
+        return []
     subject: list[str] = []
     for word in words[start:]:
         if word.lower() in SUBJECT_END or len(subject) >= limit:
@@ -108,7 +114,8 @@ SENTENCE_OPENING = re.compile(
     r"show|summari[sz]e|compare|name|any|i|we|our|my|if|in|on|at|for|by|from|to|under|after|"
     r"before|apart|besides|according|please|pls|since|given|as|assuming|now|so|and|but|also|"
     r"because|although|though|while|once|with|without|re|regarding|about|until|till)\b", re.I)
-PHRASE_END = frozenset("vs versus v compared against".split())  # "icb budgets vs ccg budgets"
+# where a bare noun phrase ends: "icb budgets vs ccg budgets", "swbh why pbps fail elsewhere"
+PHRASE_END = frozenset("vs versus v compared against why how when who where".split())
 
 
 # what staff type before the question itself ("tl;dr - what are the key points ...", "quick q:
@@ -117,18 +124,49 @@ LEAD_IN = re.compile(r"^\s*(?:(?:tl;?dr|quick (?:one|q(?:uestion)?)|hi|hey|hello
                      r"(?:q|question)\s*[:–—-]\s*)", re.I)
 
 
+# where staff's context ends and their question begins: a sentence end, a dash or a colon
+CLAUSE_BREAK = re.compile(r"(?:[.!?;:]|\s[-–—])\s+")
+ASKING = re.compile(r"^\s*(?:(?:so|and|but|ok|okay)\s+)?(?:who|whom|whose|what|whats|what's|"
+                    r"what’s|which|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+                    r"should|would|will|has|have)\b", re.I)
+# words: a longer lead-in before a dash is a sentence of context ("Setting up the invite list
+# for a BOB place committee - who ..."), a shorter one names the topic ("bob uec - what's left")
+TOPIC_WORDS = 6
+
+
+def asking_clause(question: str) -> str:
+    """The part of a message that asks, without the sentence of context staff type first:
+    "Doing a development session next month. what does the guidance say ..." -> "what does
+    the guidance say ...". A short topic before a dash stays ("sandwell paper - what should
+    partners weigh up"): it names what is asked about. The whole message when it opens with
+    its question or no later part asks."""
+    breaks = list(CLAUSE_BREAK.finditer(question))
+    if not breaks or ASKING.match(question):
+        return question
+    for found in breaks:
+        rest = question[found.end():]
+        if ASKING.match(rest):
+            context = question[:found.end()]
+            sentence = re.search(r"[.!?;]\s+$", context) is not None
+            long_topic = len(re.findall(r"\w+", context)) > TOPIC_WORDS
+            return rest if sentence or long_topic else question
+    return question
+
+
 def asked_subject(question: str, limit: int = 4) -> list[str]:
     """What a question asks about, also when staff type it as a bare noun phrase: "referral
     criteria for the hope eating disorder service?" -> ["referral", "criteria"] (the words
     before its first preposition or verb); `question_subject` for any other question."""
-    question = LEAD_IN.sub("", question)
+    question = asking_clause(LEAD_IN.sub("", question))
     subject = question_subject(question)
     if subject or SENTENCE_OPENING.match(question):
         return subject
     words = re.findall(r"[\w'’-]+|[?:;,–]|\s-\s", re.sub(r"^\s*(the|a|an)\s+", "", question,
                                                          flags=re.I))
     phrase: list[str] = []
-    for word in words:
+    for i, word in enumerate(words):
+        if word.lower() in ("what", "which"):  # "roughly what % of contact is at home"
+            return question_subject(" ".join(words[i:]))
         if (not re.match(r"\w", word) or word.lower() in SUBJECT_END | PHRASE_END
                 or len(phrase) >= limit):
             break

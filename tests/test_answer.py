@@ -235,6 +235,21 @@ def test_question_subject_is_what_a_what_question_asks_about(question, subject):
      ["key", "points", "up", "front"]),
     ("quick q: referral criteria for the hope service?", ["referral", "criteria"]),
     ("question about the parking policy", ["question"]),  # "question" opens no question here
+    # a sentence of context first: the subject is read from the clause that asks
+    ("Writing the induction pack for new board members. what salary band is the lead on?",
+     ["salary", "band"]),
+    ("Putting together a briefing for our finance committee next week - which budget lines "
+     "are delegated to place?", ["budget", "lines"]),
+    ("Sorting out the agenda for our first partnership meeting - who should chair it?", []),
+    # a short topic before the dash names what is asked about
+    ("sandwell paper - what should partners weigh up", ["sandwell", "paper"]),
+    # a wh-word ends a bare phrase; "what" starts the subject over
+    ("swbh why pbps fail elsewhere", ["swbh"]),
+    ("roughly what share of contact with the nhs is at home", ["share"]),
+    # a pronoun, "else" or "gist" names nothing asked about
+    ("what are they meant to be doing together", []),
+    ("what else do they include", []),
+    ("what's the gist of mutual accountability", []),
 ])
 def test_a_bare_noun_phrase_question_asks_about_its_first_words(question, subject):
     """Staff type "referral criteria for X?": what they ask about is the phrase before the
