@@ -273,7 +273,18 @@ POST_HOLDER_ASKED = re.compile(
     r"(?:\s+designate)?(?=\s*(?:$|[?,;:./–-]|\b(?:in|for|at|of|on|now|currently|today)\b))|"
     r"\bwho(?:\s+|'s\s+|’s\s+)(?:got|ended\s+up|(?:(?:was|has|had|is)\s+)?(?:been\s+)?(?:appointed|"
     r"named|confirmed|chosen|picked|selected|recruited|hired)|took\s+over|replaced|succeeded|"
-    r"won)\b(?P<outcome>.*)", re.I)
+    r"won)\b(?P<outcome>.*)|"
+    # "who did b&d appoint as lead", "who b&d ended up nominating", "who has the icb appointed"
+    r"\bwho\s+(?:did|has|have|had)?\s*(?:(?!(?:is|are|was|were|should|could|would|must|can|may|"
+    r"responsible|involved)\b)[\w&'’-]+\s+){1,5}?(?:appoint(?:ed)?|nominat(?:e|ed)|pick(?:ed)?|"
+    r"cho(?:se|sen|ose)|select(?:ed)?|hire(?:d)?|recruit(?:ed)?|ended\s+up\s+\w+ing)\b"
+    r"(?P<outcome2>.*)|"
+    # a noun phrase asking for the holder: "bob oxfordshire place director name", "the name of
+    # the place lead", "nel clinical and care director appointee"
+    r"(?P<post2>(?:[\w&-]+\s+){0,5}?" + POST + r")\s+(?:name|appointee|nominee|post-?holder|"
+    r"incumbent)s?\b|"
+    r"\bnames?\s+of\s+(?:the\s+|our\s+|their\s+)?(?P<post3>(?:[\w&-]+\s+){0,5}?" + POST + r")\b",
+    re.I)
 POST_WORD = re.compile(r"\b" + POST + r"\b", re.I)
 PERSON = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Professor|Prof|Sir|Dame|Lord|Baroness)"
                     r"\.?\s+[A-Z][a-z]+|(?P<given>[A-Z][a-z]+)\s+(?:[A-Z]\.?\s+)?[A-Z][a-z'’-]+)")
@@ -307,7 +318,8 @@ def post_phrases(asked: re.Match[str]) -> list[list[str]]:
     just before it ("and care director"), which tell one director from another."""
     if asked.group("post"):
         return [m.group(0).split() for m in POST_WORD.finditer(asked.group("post"))]
-    outcome = asked.group("outcome") or ""
+    outcome = (asked.group("outcome") or asked.group("outcome2") or asked.group("post2")
+               or asked.group("post3") or "")
     phrases = []
     for m in POST_WORD.finditer(outcome):
         before = [w for w in re.findall(r"[\w&'-]+", outcome[:m.start()])
@@ -459,7 +471,8 @@ def unstated_notice(kind: str, question: str) -> str:
         words = " ".join(MONEY_ASKED.sub(" ", words).split())
     if kind == "name":
         asked = POST_HOLDER_ASKED.search(question)
-        words = asked.group("post") if asked and asked.group("post") else ""
+        words = (asked.group("post") or asked.group("post2") or asked.group("post3") or ""
+                 if asked else "")
     if kind == "content":
         asked = PUBLICATION_ASKED.search(question)
         words = " ".join((asked.group("pub") or asked.group("pub2") or "").split()) if asked else ""

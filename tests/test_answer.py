@@ -538,11 +538,30 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
      ["The ICB Place Director will be the key co-ordinating role for each place."], True),
     ("who was named as the oxfordshire place director",
      ["Dr Jane Smith was appointed Place Director for Oxfordshire in May."], False),
+    # who a body appointed or nominated, asked with the body first
+    ("who did the icb appoint as place director for oxfordshire",
+     ["The ICB Place Director will be the key co-ordinating role for each place."], True),
+    ("does anyone know who b&d ended up nominating as their place partnership lead?",
+     ["Nominations for the Place Partnership Lead are due by 24 June."], True),
+    ("who has the icb picked as the oxfordshire place director",
+     ["In May Dr Jane Smith became the Oxfordshire Place Director."], False),
+    # the holder asked as a noun phrase: "... director name", "name of the ... lead"
+    ("bob oxfordshire place director name",
+     ["Executive Lead: Matthew Tait, Interim Chief Delivery Officer",
+      "The ICB Place Director will be the key co-ordinating role for each place."], True),
+    ("bob oxfordshire place director name",
+     ["Dr Jane Smith is the Oxfordshire Place Director."], False),
+    ("nel clinical and care director appointee",
+     ["Sponsor: Matthew Cole, Director of Public Health"], True),
+    ("what is the name of the b&d place partnership lead",
+     ["Cllr Maureen Worby is the Place Partnership Lead for the borough."], False),
     # a post's duties or its appointing body answer other questions, not these
     ("who is accountable for pharmacy services in bob",
      ["Pharmacy services are the responsibility of the ICB."], False),
     ("who appoints the place delivery director",
      ["The ICB appoints the Place Delivery Director."], False),
+    ("who should be appointed to the place committee",
+     ["Members of the committee should include the ICB Place Director."], False),
 ])
 def test_a_question_asking_who_holds_a_post_needs_a_person_named_beside_it(
         question, passages, unstated):
