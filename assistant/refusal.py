@@ -52,7 +52,7 @@ WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.
 # words between "what" and the thing asked about ("what is meant by", "what kind of")
 SUBJECT_LEAD = frozenset(
     "is are was were the a an did does do has have will would should can could must might "
-    "meant by kind kinds type types sort sorts of else".split())
+    "meant by kind kinds type types sort sorts of else then now next".split())
 # a clause's subject: "what are they meant to be doing" asks about no thing it names
 PRONOUNS = frozenset("i you he she it we they".split())
 # where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
@@ -155,8 +155,10 @@ def asking_clause(question: str) -> str:
 
 def asked_subject(question: str, limit: int = 4) -> list[str]:
     """What a question asks about, also when staff type it as a bare noun phrase: "referral
-    criteria for the hope eating disorder service?" -> ["referral", "criteria"] (the words
-    before its first preposition or verb); `question_subject` for any other question."""
+    criteria for the hope eating disorder service?" -> ["referral", "criteria"] (the last
+    words before its first preposition or verb: an English noun phrase ends on the thing it
+    names, "b&d place partnership lead salary" asks for a salary); `question_subject` for any
+    other question."""
     question = asking_clause(LEAD_IN.sub("", question))
     subject = question_subject(question)
     if subject or SENTENCE_OPENING.match(question):
@@ -167,11 +169,10 @@ def asked_subject(question: str, limit: int = 4) -> list[str]:
     for i, word in enumerate(words):
         if word.lower() in ("what", "which"):  # "roughly what % of contact is at home"
             return question_subject(" ".join(words[i:]))
-        if (not re.match(r"\w", word) or word.lower() in SUBJECT_END | PHRASE_END
-                or len(phrase) >= limit):
+        if not re.match(r"\w", word) or word.lower() in SUBJECT_END | PHRASE_END:
             break
         phrase.append(word)
-    return [w for w in phrase if w.lower() not in GENERIC_NOUNS]
+    return [w for w in phrase[-limit:] if w.lower() not in GENERIC_NOUNS]
 
 
 QUANTITY_QUESTION = re.compile(r"^\s*how (many|much)\b", re.I)

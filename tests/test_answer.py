@@ -250,6 +250,9 @@ def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     ("what are they meant to be doing together", []),
     ("what else do they include", []),
     ("what's the gist of mutual accountability", []),
+    # a noun phrase ends on what it names: the words before say whose
+    ("nel place partnership lead salary band", ["partnership", "lead", "salary", "band"]),
+    ("b&d partners cant agree one nominee what then", []),
 ])
 def test_a_bare_noun_phrase_question_asks_about_its_first_words(question, subject):
     """Staff type "referral criteria for X?": what they ask about is the phrase before the
