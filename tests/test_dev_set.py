@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (DEV_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET, HOLDOUT2_SET,
-                           HOLDOUT3_SET, HOLDOUT4_SET, HOLDOUT_SET, KINDS, DatasetError,
-                           Question, load_corpus_pages, load_questions, parse_question,
+from evals.dataset import (DEV16_SET, DEV_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET,
+                           HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET, HOLDOUT_SET, KINDS,
+                           DatasetError, Question, load_corpus_pages, load_questions, parse_question,
                            read_manifest, validate_question, validate_questions)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -132,12 +132,23 @@ def test_the_third_fresh_set_is_valid_and_apart_from_every_other_set(questions):
     assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
 
 
+def test_the_second_dev_set_is_valid_and_apart_from_every_other_set(questions):
+    dev16 = load_questions(DEV16_SET)
+    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
+                                         FRESH14_SET, FRESH15_SET, FRESH16_SET)
+                          for q in load_questions(path)]
+    assert_frozen_and_apart(dev16, others, 100)
+    kinds = Counter(q.kind for q in dev16)
+    assert kinds["unanswerable"] + kinds["false_premise"] >= 20 and kinds["paraphrase"] >= 15
+    assert all(q.clearance == "confidential" for q in dev16 if q.kind == "confidential_probe")
+
+
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
     def words(text: str) -> str:
         return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
 
     sets = (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET, FRESH14_SET,
-            FRESH15_SET, FRESH16_SET)
+            FRESH15_SET, FRESH16_SET, DEV16_SET)
     asked = {words(q.question) for path in sets for q in load_questions(path)}
     assert not asked & {words(q) for q in HAND_TRIED}
 
