@@ -34,6 +34,7 @@ class Features:
     meaning: float = 0.0  # cosine similarity of the question and the best unit
     like_unanswerable: float = 0.0  # nearer the dev questions the documents do not answer
     like_nearest: float = 0.0  # the same by the single nearest of each: worded like one of them
+    outcome: float = 0.0  # asks what happened after a paper was written ("did they ever ...")
 
 
     def vector(self) -> list[float]:

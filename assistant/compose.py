@@ -20,7 +20,7 @@ from assistant.evidence import (AUTHOR, CONTACT, CONTENTS_ASKED, DATE, DOCUMENT_
                                 Scored, answer_type, in_contents, on_cover_sheet, person_asked, states_title,
                                 score_units)
 from assistant.places import places_named
-from assistant.refusal import (NAME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
+from assistant.refusal import (NAME_ASKED, OUTCOME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
                                value_unstated)
 from assistant.retrieve import named_documents as documents_named
 from assistant.retrieve import (document_names, keyword_query, query_terms, retrieval_query,
@@ -615,6 +615,7 @@ class UnitAnswerer:
             no_value=float(value_unstated(question, pieces, names) is not None),
             like_unanswerable=self.like_unanswerable(question, clearance),
             like_nearest=self.like_unanswerable(question, clearance, 1),
+            outcome=float(bool(OUTCOME_ASKED.search(question))),
         )
 
     def precedents(self) -> tuple[np.ndarray, np.ndarray]:

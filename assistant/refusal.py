@@ -264,6 +264,14 @@ TIME_MENTION = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|M
                   r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bQ[1-4]\b", re.I)
 
 
+# a question about what happened after a paper was written: its meeting's minutes, what was
+# finally decided, whether something was ever done. No paper reports what came after it.
+OUTCOME_ASKED = re.compile(
+    r"\b(?:did|has|have|had|was|were)\b[^?]*?\b(?:actually|ever|end(?:ed)?\s+up|finally|"
+    r"eventually|in\s+the\s+end|so\s+far)\b|\bminute[sd]?\b|"
+    r"\bwhat\s+did\s+(?:the\s+)?(?:\w+\s+)?members\s+say\b", re.I)
+
+
 # who holds a post: "who is the bob icb chief exec", "who's the place lead for tower hamlets",
 # "who got the oxfordshire place director job". The answer is a person's name.
 POST = (r"(?:chief\s+exec\w*|exec(?:utive)?|ceo|chair(?:man|woman|person)?|director|lead|leader|"

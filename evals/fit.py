@@ -96,8 +96,9 @@ def figures(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 # issue 11 asks that 90% of answerable questions be answered; a threshold set right at 0.90 on
-# cross-validation misses it on new questions about half the time, hence the margin
-ANSWERED_FLOOR = 0.92
+# cross-validation misses it on new questions about half the time, hence the margin. 0.92 left
+# fresh wording answered 0.79-0.86 (sixteenth session), so the margin is wider
+ANSWERED_FLOOR = 0.95
 THRESHOLDS = [round(0.01 * i, 2) for i in range(20, 71)]  # 0.20 .. 0.70
 
 

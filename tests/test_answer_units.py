@@ -221,6 +221,26 @@ def test_the_shipped_model_matches_the_features_and_rises_with_evidence():
     strong = Features(0.7, 0.9, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
     assert model.probability(strong) > model.threshold > model.probability(weak)
     assert list(Features.__dataclass_fields__) == FEATURES
+    # asking what happened after a paper lowers the probability, everything else alike
+    after = Features(0.7, 0.9, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, outcome=1.0)
+    assert model.probability(after) < model.probability(strong)
+
+
+@pytest.mark.parametrize("question, outcome", [
+    ("when did the bob sub-committees actually hold their first meetings", True),
+    ("did the leadership review ever report back", True),
+    ("what did southwark end up deciding on the place lead", True),
+    ("any minutes from the 27 sept board?", True),
+    ("what did hwb members say about the paper", True),
+    ("how many areas have actually signed a contract so far", True),
+    ("who has to sign off the place plan", False),
+    ("what does the guidance actually say about subsidiarity", False),  # what it says, not did
+    ("when will bob partnerships be formally established", False),
+])
+def test_a_question_about_what_happened_after_the_paper_is_told_apart(question, outcome):
+    from assistant.refusal import OUTCOME_ASKED
+
+    assert bool(OUTCOME_ASKED.search(question)) is outcome
 
 
 def _unit(*values: float) -> np.ndarray:
