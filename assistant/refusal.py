@@ -11,7 +11,7 @@ from importlib.resources import files
 
 from assistant.places import places_named
 from assistant.retrieve import keyword_query, query_terms
-from ingest.store import tokenize
+from ingest.store import spelled_out, tokenize
 
 PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b")
 
@@ -32,7 +32,9 @@ def _year_spellings(match: re.Match[str]) -> list[str]:
 def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
     """Capitalised names and years in the question that no retrieved passage mentions: a
     question about somewhere, someone or a year the documents never name ("the 2023/24
-    allocation" over papers that give 2022/23's) is not answered by them."""
+    allocation" over papers that give 2022/23's) is not answered by them. Staff shorthand for
+    a place is read as the place ("Bucks", "Oxon")."""
+    question = spelled_out(question)
     names = {m.group(1) for m in PROPER_NOUN.finditer(question)}
     places = places_named(question)
     years = {m.group(0): _year_spellings(m) for m in YEAR.finditer(question)}
@@ -52,7 +54,9 @@ WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.
 # words between "what" and the thing asked about ("what is meant by", "what kind of")
 SUBJECT_LEAD = frozenset(
     "is are was were the a an did does do has have will would should can could must might "
-    "meant by kind kinds type types sort sorts of else then now next".split())
+    "meant by kind kinds type types sort sorts of else then now next "
+    # whose it is says nothing of what is asked ("what's their worry")
+    "their its our my your his her".split())
 # a clause's subject: "what are they meant to be doing" asks about no thing it names
 PRONOUNS = frozenset("i you he she it we they".split())
 # where the thing asked about ends: a verb or preposition ("what fee [was paid for]")
@@ -113,14 +117,15 @@ SENTENCE_OPENING = re.compile(
     r"could|should|would|will|shall|may|might|must|has|have|had|tell|list|explain|describe|give|"
     r"show|summari[sz]e|compare|name|any|i|we|our|my|if|in|on|at|for|by|from|to|under|after|"
     r"before|apart|besides|according|please|pls|since|given|as|assuming|now|so|and|but|also|"
-    r"because|although|though|while|once|with|without|re|regarding|about|until|till)\b", re.I)
+    r"because|although|though|while|once|with|without|re|regarding|about|until|till|am)\b", re.I)
 # where a bare noun phrase ends: "icb budgets vs ccg budgets", "swbh why pbps fail elsewhere"
 PHRASE_END = frozenset("vs versus v compared against why how when who where".split())
 
 
 # what staff type before the question itself ("tl;dr - what are the key points ...", "quick q:
 # who chairs ..."): it asks nothing, so it is not the subject
-LEAD_IN = re.compile(r"^\s*(?:(?:tl;?dr|quick (?:one|q(?:uestion)?)|hi|hey|hello)\b[\s,!:–—-]*|"
+LEAD_IN = re.compile(r"^\s*(?:(?:tl;?dr|quick (?:one|q(?:uestion)?|check|query|thing)|hi|hey|"
+                     r"hello)\b[\s,!:–—-]*|"
                      r"(?:q|question)\s*[:–—-]\s*)", re.I)
 
 

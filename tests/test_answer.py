@@ -253,6 +253,10 @@ def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     # a noun phrase ends on what it names: the words before say whose
     ("nel place partnership lead salary band", ["partnership", "lead", "salary", "band"]),
     ("b&d partners cant agree one nominee what then", []),
+    # staff's ways into a question name nothing asked about
+    ("am I right that the white paper wants one person in charge in every place?", []),
+    ("quick check on the bob paper - what footprint should place follow?", []),
+    ("what's their main worry about the money?", ["main", "worry"]),
 ])
 def test_a_bare_noun_phrase_question_asks_about_its_first_words(question, subject):
     """Staff type "referral criteria for X?": what they ask about is the phrase before the
@@ -448,6 +452,10 @@ def test_places_are_found_however_they_are_typed(question, places):
      ["southwark"]),
     ("what does barking and dagenham's lead do", ["the Barking & Dagenham Place Lead"], []),
     ("stoke-on-trent's plan", ["the Stoke on Trent plan"], []),
+    # staff shorthand for a place is the place: found as printed in full, or missed as such
+    ("I need the numbers for Bucks, Oxon and Berks West",
+     ["4 Buckinghamshire, 3 Oxfordshire, 3 Berkshire West"], []),
+    ("what about Oxon", ["4 Buckinghamshire"], ["oxfordshire"]),
 ])
 def test_a_place_typed_in_lower_case_must_be_in_the_passages(question, passages, missing):
     from assistant.refusal import unsupported_names
