@@ -537,6 +537,9 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              # staff's everyday word for the one the papers use
              "answerable": "accountable", "job": "role", "jobs": "roles", "wrote": "authored",
              "seat": "membership", "seats": "membership",
+             # staff's idioms for being accountable ("who's still on the hook for it")
+             "on the hook": "accountable", "carry the can": "accountable",
+             "in charge of": "responsible for",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}

@@ -176,6 +176,11 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("marie gabriel's job") == query_terms("Marie Gabriel's role")
     assert query_terms("who wrote it") >= query_terms("Author")
     assert query_terms("a seat on the pbp") == query_terms("a membership on the pbp")
+    # idioms for being accountable, read as the papers' words
+    assert query_terms("who is still on the hook for it") == query_terms("who is still accountable")
+    assert query_terms("the icb will carry the can") == query_terms("the icb will be accountable")
+    assert query_terms("one person in charge of outcomes") == query_terms(
+        "one person responsible for outcomes")
     assert query_terms("trust neds") == query_terms("trust non-executive directors")
     # a section of an Act, however it is abbreviated
     assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
