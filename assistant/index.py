@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import bm25s
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from core.errors import IndexNotReady
 from core.models import Chunk, Document
@@ -30,6 +32,7 @@ VIEWS = sorted({tuple(sorted(v)) for v in CLEARANCE_LEVELS.values()})  # one ind
 EVERY = tuple(sorted(VISIBILITIES))
 
 
+MIN_TYPO_LETTERS = 6  # a longer term no index term begins may be mistyped: "partnersip"
 MIN_ABBREVIATION = 4  # letters: "exec" stands for "executive"; "pol" stands for nothing
 
 
@@ -91,12 +94,19 @@ class KeywordIndex:
         return scores["indices"][scores["indptr"][token]:scores["indptr"][token + 1]]
 
     def spellings(self, term: str) -> list[str]:
-        """The indexed terms a question's term stands for: itself, or, for a shortened word
-        ("exec"), the indexed terms it begins ("execut")."""
+        """The indexed terms a question's term stands for: itself, for a shortened word
+        ("exec") the indexed terms it begins ("execut"), and for a longer word no term begins
+        the terms one letter away from it with its first letter ("partnersip": "partnership"):
+        a typo is not a word the papers never use."""
         vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
         if term in vocab or len(term) < MIN_ABBREVIATION:
             return [term]
-        return [word for word in vocab if word.startswith(term)] or [term]
+        begun = [word for word in vocab if word.startswith(term)]
+        if begun or len(term) < MIN_TYPO_LETTERS:
+            return begun or [term]
+        return [word for word, _, _ in process.extract(
+            term, list(vocab), scorer=Levenshtein.distance, score_cutoff=1, limit=None)
+            if word[0] == term[0]] or [term]
 
     def term_coverage(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         """Share of the query's index terms each chunk's title, section and text contain,

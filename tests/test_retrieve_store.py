@@ -56,6 +56,11 @@ def test_public_keyword_statistics_never_include_confidential_passages(hash_sett
     southwark_only = {"southwark", "lambeth"}  # words of the confidential paper
     assert keyword.known_terms({"southwark", "partnership"}, ("public",)) == {"partnership"}
     assert keyword.known_terms(southwark_only | {"partnership"}, EVERYONE) >= {"southwark"}
+    # a mistyped word is known by the word it misspells, among what the caller may read only
+    assert keyword.known_terms({"partnersip"}, ("public",)) == {"partnersip"}
+    assert keyword.known_terms({"southwrk"}, ("public",)) == set()
+    assert keyword.known_terms({"southwrk"}, EVERYONE) == {"southwrk"}
+    assert keyword.known_terms({"xartnership"}, EVERYONE) == set()  # typos keep the first letter
 
     # the same query scores a public passage identically whether or not the hidden paper exists
     before = dict((c.id, s) for c, s in keyword.search("council place", ("public",), 20))
