@@ -540,6 +540,12 @@ SHORTHAND = {"org": "organisation", "orgs": "organisations", "mgmt": "management
              # staff's idioms for being accountable ("who's still on the hook for it")
              "on the hook": "accountable", "carry the can": "accountable",
              "in charge of": "responsible for",
+             "worry": "concern", "worries": "concerns", "worried": "concerned",
+             # text-speak ("how do u decide ... at place lvl", "what shld leaders have acc to")
+             "u": "you", "ur": "your", "shld": "should", "wld": "would", "cld": "could",
+             "lvl": "level", "lvls": "levels", "acc to": "according to", "abt": "about",
+             "thru": "through", "yr": "year", "yrs": "years", "mtg": "meeting",
+             "mtgs": "meetings", "approx": "approximately",
              # a word whose family the stemmer splits ("appended" / "appendix")
              "appended": "appendix", "appendices": "appendix", "annexes": "annex",
              "annexed": "annex"}

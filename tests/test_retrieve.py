@@ -181,6 +181,11 @@ def test_staff_shorthand_means_the_word_the_documents_spell_out():
     assert query_terms("the icb will carry the can") == query_terms("the icb will be accountable")
     assert query_terms("one person in charge of outcomes") == query_terms(
         "one person responsible for outcomes")
+    assert query_terms("their worries") == query_terms("their concerns")
+    # text-speak reads as the words it stands for
+    assert query_terms("what shld leaders have acc to the guidance") == query_terms(
+        "what should leaders have according to the guidance")
+    assert query_terms("place lvl mtgs this yr") == query_terms("place level meetings this year")
     assert query_terms("trust neds") == query_terms("trust non-executive directors")
     # a section of an Act, however it is abbreviated
     assert query_terms("s75 agreements") == query_terms("S.75 agreements") \
