@@ -332,6 +332,16 @@ def rival_section(question: str, first: Unit, candidate: Unit) -> bool:
     return 0 < heading_named(question, candidate) < named
 
 
+def _section(piece: Sentence) -> tuple[str, int, str]:
+    return *_page(piece), piece.chunk.section_of(piece.offset)
+
+
+def sibling_lists(first: Unit, other: Unit) -> bool:
+    """Two lists under one heading on one page: parts of one description ("The Role:" then
+    "What:" under "2.1 Place Partnership Lead"), so a list answer shows both."""
+    return first.is_list and other.is_list and _section(first.lead) == _section(other.lead)
+
+
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
     """The best unit first, then the piece that follows it in its section (the rest of its row
     in a table), then up to two supporting units that add something new; a comparison gets the
@@ -427,7 +437,8 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         if rival_section(question, first.unit, candidate.unit):
             continue  # "the role of the Place Partnership Lead": not the Place Delivery Role's
         if _repeats(candidate.unit, seen) or (first.unit.is_list and candidate.unit.is_list
-                                               and candidate.score < TIED * first.score):
+                                               and candidate.score < TIED * first.score
+                                               and not sibling_lists(first.unit, candidate.unit)):
             continue  # a list answer is that list (or two lists scored alike); support is prose
         take(candidate.unit)
         support -= 1

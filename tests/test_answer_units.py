@@ -575,21 +575,26 @@ def test_a_field_whose_label_names_what_is_asked_is_the_answer():
     assert scored[0].unit.lead.text == "Key Decision: No" and scored[0].typed == 1.0
 
 
-def test_a_second_list_is_shown_only_when_it_scores_as_well_as_the_first():
+def test_a_second_list_is_shown_when_it_scores_as_well_or_shares_the_first_ones_heading():
     from assistant.evidence import Scored
 
     text = ("The Role:\n- A prominent leader\n- A single accountable person\n"
-            "What:\n- Convening key forums\n- Arbitrating and resolving disputes\n"
-            "Who:\n- Selected by partners\n- Employed by the council")
-    role, what, who = [u for u in units_of(chunk(text), 0) if u.items]
-    hits = [Hit(role.lead.chunk, 1.0)]
+            "What:\n- Convening key forums\n- Arbitrating and resolving disputes\n")
+    elsewhere = chunk("Who:\n- Selected by partners\n- Employed by the council",
+                      section="Appointment", ordinal=1)
+    role, what = [u for u in units_of(chunk(text), 0) if u.items]
+    who = [u for u in units_of(elsewhere, 1) if u.items][0]
+    hits = [Hit(role.lead.chunk, 1.0), Hit(elsewhere, 0.9)]
 
-    def chosen(scores: list[float]) -> list[str]:
-        scored = [Scored(u, s, 0.5, 0.0, 1.0) for u, s in zip((role, what, who), scores)]
+    def chosen(order: list, scores: list[float]) -> list[str]:
+        scored = [Scored(u, s, 0.5, 0.0, 1.0) for u, s in zip(order, scores)]
         return [u.lead.text for u in select_units("what will the lead do", scored, hits)]
 
-    assert chosen([1.0, 0.99, 0.5]) == ["The Role:", "What:"]  # a tie: both lists
-    assert chosen([1.0, 0.8, 0.5]) == ["The Role:"]  # the best list is the answer
+    # under one heading on one page: parts of one description, both shown
+    assert chosen([role, what, who], [1.0, 0.8, 0.5]) == ["The Role:", "What:"]
+    # another section's list is shown only when it scores as well (a tie)
+    assert chosen([role, who, what], [1.0, 0.99, 0.5])[:2] == ["The Role:", "Who:"]
+    assert chosen([role, who], [1.0, 0.8]) == ["The Role:"]
 
 
 def test_a_supporting_unit_brings_the_piece_that_follows_it_too():
