@@ -295,9 +295,9 @@ POST_HOLDER_ASKED = re.compile(
     r"(?P<outcome2>.*)|"
     # a noun phrase asking for the holder: "bob oxfordshire place director name", "the name of
     # the place lead", "nel clinical and care director appointee"
-    r"(?P<post2>(?:[\w&-]+\s+){0,5}?" + POST + r")\s+(?:name|appointee|nominee|post-?holder|"
+    r"(?P<post2>(?:[\w&-]+\s+){0,5}?" + POST + r")s?\s+(?:name|appointee|nominee|post-?holder|"
     r"incumbent)s?\b|"
-    r"\bnames?\s+of\s+(?:the\s+|our\s+|their\s+)?(?P<post3>(?:[\w&-]+\s+){0,5}?" + POST + r")\b",
+    r"\bnames?\s+of\s+(?:the\s+|our\s+|their\s+)?(?P<post3>(?:[\w&-]+\s+){0,5}?" + POST + r")s?\b",
     re.I)
 POST_WORD = re.compile(r"\b" + POST + r"\b", re.I)
 PERSON = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Professor|Prof|Sir|Dame|Lord|Baroness)"
@@ -334,6 +334,8 @@ def post_phrases(asked: re.Match[str]) -> list[list[str]]:
         return [m.group(0).split() for m in POST_WORD.finditer(asked.group("post"))]
     outcome = (asked.group("outcome") or asked.group("outcome2") or asked.group("post2")
                or asked.group("post3") or "")
+    if not POST_WORD.search(outcome):  # "Did the X Director get appointed? who got the job?"
+        outcome = asked.string
     phrases = []
     for m in POST_WORD.finditer(outcome):
         before = [w for w in re.findall(r"[\w&'-]+", outcome[:m.start()])

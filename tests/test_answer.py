@@ -566,6 +566,14 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
      ["Sponsor: Matthew Cole, Director of Public Health"], True),
     ("what is the name of the b&d place partnership lead",
      ["Cllr Maureen Worby is the Place Partnership Lead for the borough."], False),
+    # several holders ("the names of the pcn clinical directors"), and a post named before
+    # the question that asks who got it
+    ("names of the pcn clinical directors on the oxfordshire pbp",
+     ["d. Primary Care Networks Clinical Director; one per sub-place (3 Oxfordshire)"], True),
+    ("names of the pcn clinical directors on the oxfordshire pbp",
+     ["Dr Jane Smith and Dr Ann Jones are the PCN Clinical Directors for Oxfordshire."], False),
+    ("did the clinical and care director get appointed in june? who got the job?",
+     ["Sponsor: Matthew Cole, Director of Public Health"], True),
     # a post's duties or its appointing body answer other questions, not these
     ("who is accountable for pharmacy services in bob",
      ["Pharmacy services are the responsibility of the ICB."], False),
