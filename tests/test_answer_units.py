@@ -597,6 +597,27 @@ def test_a_second_list_is_shown_when_it_scores_as_well_or_shares_the_first_ones_
     assert chosen([role, who], [1.0, 0.8]) == ["The Role:"]
 
 
+def test_a_supporting_unit_on_another_page_must_score_higher_than_one_on_the_first_ones_page():
+    from assistant.compose import OFF_PAGE_SHARE, SUPPORT_SHARE
+    from assistant.evidence import Scored
+
+    first_text = "Executive leads take formal responsibility for delegated functions.\n"
+    same_text = "Programme leads coordinate a shared programme of work for the place.\n"
+    text = first_text + same_text + "Clinical leads advise the partnership on care models."
+    paged = chunk(text, page_map=((0, 1), (len(first_text + same_text), 2)))
+    units = [u for u in units_of(paged, 0) if not u.items]
+    between = (SUPPORT_SHARE + OFF_PAGE_SHARE) / 2
+
+    def chosen(scores: list[float]) -> list[str]:
+        scored = sorted((Scored(u, s, 0.5, 0.0, 0.0) for u, s in zip(units, scores)),
+                        key=lambda s: -s.score)
+        return [u.lead.text.split()[0] for u in
+                select_units("who leads what", scored, [Hit(paged, 1.0)])]
+
+    assert "Clinical" not in chosen([1.0, 0.1, between])  # page 2, below the higher share
+    assert "Clinical" in chosen([1.0, 0.1, OFF_PAGE_SHARE + 0.01])
+
+
 def test_a_supporting_unit_brings_the_piece_that_follows_it_too():
     from assistant.evidence import Scored
 
