@@ -102,45 +102,24 @@ def test_fourth_holdout_is_frozen_valid_and_apart_from_the_other_sets(questions)
     assert kinds["paraphrase"] + kinds["sloppy"] >= 10 and kinds["confidential_probe"] >= 3
 
 
-def test_the_fresh_set_is_valid_and_apart_from_every_other_set(questions):
-    fresh = load_questions(FRESH14_SET)
-    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET)
-                          for q in load_questions(path)]
-    assert_frozen_and_apart(fresh, others, 75)
+HOLDOUTS = (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET)
+
+
+@pytest.mark.parametrize("path, before, size, unanswerable, kind, of_kind", [
+    (FRESH14_SET, HOLDOUTS, 75, 15, "list", 10),
+    (FRESH15_SET, HOLDOUTS + (FRESH14_SET,), 80, 15, "paraphrase", 10),
+    (FRESH16_SET, HOLDOUTS + (FRESH14_SET, FRESH15_SET), 80, 15, "list", 10),
+    (DEV16_SET, HOLDOUTS + (FRESH14_SET, FRESH15_SET, FRESH16_SET), 100, 20, "paraphrase", 15),
+], ids=["fresh14", "fresh15", "fresh16", "dev16"])
+def test_each_fresh_batch_is_valid_and_apart_from_every_set_before_it(
+        questions, path, before, size, unanswerable, kind, of_kind):
+    fresh = load_questions(path)
+    others = questions + [q for earlier in before for q in load_questions(earlier)]
+    assert_frozen_and_apart(fresh, others, size)
     kinds = Counter(q.kind for q in fresh)
-    assert kinds["unanswerable"] + kinds["false_premise"] >= 15 and kinds["list"] >= 10
+    assert kinds["unanswerable"] + kinds["false_premise"] >= unanswerable
+    assert kinds[kind] >= of_kind
     assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
-
-
-def test_the_second_fresh_set_is_valid_and_apart_from_every_other_set(questions):
-    fresh = load_questions(FRESH15_SET)
-    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
-                                         FRESH14_SET) for q in load_questions(path)]
-    assert_frozen_and_apart(fresh, others, 80)
-    kinds = Counter(q.kind for q in fresh)
-    assert kinds["unanswerable"] + kinds["false_premise"] >= 15 and kinds["paraphrase"] >= 10
-    assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
-
-
-def test_the_third_fresh_set_is_valid_and_apart_from_every_other_set(questions):
-    fresh = load_questions(FRESH16_SET)
-    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
-                                         FRESH14_SET, FRESH15_SET) for q in load_questions(path)]
-    assert_frozen_and_apart(fresh, others, 80)
-    kinds = Counter(q.kind for q in fresh)
-    assert kinds["unanswerable"] + kinds["false_premise"] >= 15 and kinds["list"] >= 10
-    assert all(q.clearance == "confidential" for q in fresh if q.kind == "confidential_probe")
-
-
-def test_the_second_dev_set_is_valid_and_apart_from_every_other_set(questions):
-    dev16 = load_questions(DEV16_SET)
-    others = questions + [q for path in (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
-                                         FRESH14_SET, FRESH15_SET, FRESH16_SET)
-                          for q in load_questions(path)]
-    assert_frozen_and_apart(dev16, others, 100)
-    kinds = Counter(q.kind for q in dev16)
-    assert kinds["unanswerable"] + kinds["false_premise"] >= 20 and kinds["paraphrase"] >= 15
-    assert all(q.clearance == "confidential" for q in dev16 if q.kind == "confidential_probe")
 
 
 def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand(questions):
