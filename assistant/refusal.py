@@ -272,7 +272,7 @@ TIME_MENTION = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|M
 # a question about what happened after a paper was written: its meeting's minutes, what was
 # finally decided, whether something was ever done. No paper reports what came after it.
 OUTCOME_ASKED = re.compile(
-    r"\b(?:did|has|have|had|was|were)\b[^?]*?\b(?:actually|ever|end(?:ed)?\s+up|finally|"
+    r"\b(?:did|has|have|had)\b[^?]*?\b(?:actually|ever|end(?:ed)?\s+up|finally|"
     r"eventually|in\s+the\s+end|so\s+far)\b|\bminute[sd]?\b|"
     r"\bwhat\s+did\s+(?:the\s+)?(?:\w+\s+)?members\s+say\b", re.I)
 

@@ -234,6 +234,8 @@ def test_the_shipped_model_matches_the_features_and_rises_with_evidence():
     ("what did hwb members say about the paper", True),
     ("how many areas have actually signed a contract so far", True),
     ("who has to sign off the place plan", False),
+    # what the paper itself asked for, not what came after it
+    ("was either board actually being asked to sign anything off", False),
     ("what does the guidance actually say about subsidiarity", False),  # what it says, not did
     ("when will bob partnerships be formally established", False),
 ])
