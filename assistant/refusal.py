@@ -364,6 +364,29 @@ def holder_unstated(question: str, sentences: Iterable[str]) -> bool | None:
     return True
 
 
+# "who chairs the uec board", "who will chair them": a body's chair, which the papers state
+# only where they say "chair" of it (a person or a post: "chaired by the Place Director")
+CHAIR_ASKED = re.compile(r"\bwho\s+(?:(?:will|would|should|shall|is\s+going\s+to|is\s+to|is|does|"
+                         r"did|do)\s+)?(?:be\s+)?(?:chairs?|chairing|chaired)\b(?:\s+of)?"
+                         r"(?P<body>[^?.;]*)", re.I)
+CHAIR_WORD = re.compile(r"\bchair(?:s|ed|ing|man|person|woman)?\b", re.I)
+# words of a body's name that any board or committee shares; the rest say which body it is
+BODY_WORDS = query_terms("board boards committee committees group groups forum meeting meetings "
+                         "partnership partnerships the them it its their each every")
+
+
+def chair_unstated(question: str, sentences: Iterable[str]) -> bool | None:
+    """For a question asking who chairs a body: True when no passage says "chair" with a
+    word naming that body (its words less the document names and what every body is called),
+    so the papers could not say who chairs it; None for any other question."""
+    asked = CHAIR_ASKED.search(question)
+    if not asked:
+        return None
+    body = query_terms(asked.group("body")) - BODY_WORDS
+    return not any(CHAIR_WORD.search(text) and (not body or query_terms(text) & body)
+                   for text in sentences)
+
+
 # a question asking what a publication says ("what does the king's fund 'developing place-based
 # partnerships' report recommend", "what are the segments in the nhs system oversight
 # framework"): the publication is named by its kind of document
@@ -450,6 +473,8 @@ def value_unstated(question: str, sentences: Iterable[str],
         return None if stated else "date"
     if holder_unstated(question, sentences):  # "who is the chief exec": a person's name
         return "name"
+    if chair_unstated(question, sentences):  # "who chairs the uec board": who chairs it
+        return "chair"
     if publication_unstated(question, sentences, names):  # what a publication says, not
         return "content"  # that it was published
     subject = question_subject(question)
@@ -474,6 +499,8 @@ UNSTATED_NOTICES = {  # kind: (with the caller's words for the thing, without th
              "No passage found gives the date asked for."),
     "name": ('No passage found names the person who is "{words}".',
              "No passage found names who holds the post."),
+    "chair": ('No passage found says who chairs "{words}".',
+              "No passage found says who chairs it."),
     "content": ('The papers only refer to "{words}"; none of them says what it sets out.',
                 "The papers only refer to that publication; none of them says what it sets out."),
 }
@@ -489,6 +516,9 @@ def unstated_notice(kind: str, question: str) -> str:
         asked = POST_HOLDER_ASKED.search(question)
         words = (asked.group("post") or asked.group("post2") or asked.group("post3") or ""
                  if asked else "")
+    if kind == "chair":
+        asked = CHAIR_ASKED.search(question)
+        words = " ".join(asked.group("body").split()) if asked else ""
     if kind == "content":
         asked = PUBLICATION_ASKED.search(question)
         words = " ".join((asked.group("pub") or asked.group("pub2") or "").split()) if asked else ""

@@ -632,11 +632,44 @@ def test_what_a_publication_says_is_unstated_where_the_papers_only_point_at_it(
     assert (value_unstated(question, passages, names) == "content") is unstated
 
 
+@pytest.mark.parametrize("question, passages, unstated", [
+    # a body nobody is said to chair: its name's own word ("uec") never beside "chair"
+    ("who chairs the bob ics uec board",
+     ["This system role will be managed through a UEC board at ICS level.",
+      "The ICB Chair will attend the Board."], True),
+    # "them" names no body: any passage saying who chairs answers
+    ("given they are joint committees, who chairs them?",
+     ["Place based committees will be established as executive committees."], True),
+    ("who will chair the place partnership",
+     ["This role may take the form of a place-based partnership lead or chair."], False),
+    ("who chairs the place partnership",
+     ["Facilitating shared decision-making by chairing the place-based partnership"], False),
+    # not a question about who chairs
+    ("what does the chair of the icb do", ["The ICB Place Director leads place."], False),
+])
+def test_who_chairs_a_body_is_unstated_where_no_passage_says_chair_of_it(
+        question, passages, unstated):
+    from assistant.refusal import value_unstated
+
+    assert (value_unstated(question, passages) == "chair") is unstated
+
+
+def test_who_chairs_a_body_the_papers_never_say_chair_of_is_refused_and_one_they_do_is_answered(
+        assistant):
+    refused = assistant.ask("who chairs the bob ics uec board", "public")
+    assert refused.refused and refused.citations == []
+    assert refused.notice == 'No passage found says who chairs "the bob ics uec board".'
+    answered = assistant.ask("who chairs the b&d place based partnership?", "public")
+    assert not answered.refused and "chair" in answered.answer.casefold(), answered.answer
+
+
 def test_a_refusal_for_a_value_no_passage_states_says_what_kind_was_missing():
     from assistant.refusal import unstated_notice
 
     assert unstated_notice("name", "who is the bob icb chief exec") == (
         'No passage found names the person who is "bob icb chief exec".')
+    assert unstated_notice("chair", "who chairs the bob uec board?") == (
+        'No passage found says who chairs "the bob uec board".')
     assert unstated_notice("date", "closing date for applications?") == (
         "No passage found gives the date asked for.")
     assert unstated_notice("content", "what does the ics design framework say about boards") == (
