@@ -18,7 +18,7 @@ from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswera
                                      load_model)
 from assistant.evidence import (AUTHOR, CONTACT, CONTENTS_ASKED, DATE, DOCUMENT_NOUNS, FIELD_SHARE,
                                 Scored, answer_type, in_contents, on_cover_sheet, person_asked, states_title,
-                                score_units)
+                                score_units, summarises)
 from assistant.places import places_named
 from assistant.refusal import (NAME_ASKED, OUTCOME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
                                value_unstated)
@@ -215,6 +215,23 @@ PEOPLE_FIELDS = ("Report of", "Report Author", "Author", "Sponsor", "Sponsoring 
                  "Presenter", "Prepared by", "Executive Lead", "Contact Details", "Cover")
 
 
+# what a question asks of the papers themselves, which their cover sheets answer: what each
+# board is asked to do, when and where each was presented, who wrote it
+PAPER_ASKED = re.compile(r"\b(asked|asks?|asking|recommend\w*|approv\w*|sign\w*\s+(\w+\s+)?off|"
+                         r"decisions?|decide|noting|agenda|meetings?|dates?|authors?|wrote|written|"
+                         r"presented|sponsor\w*)\b", re.I)
+
+
+def about_the_paper(question: str, unit: Unit) -> bool:
+    """A cover-sheet field the question does not name, or the paper's account of itself
+    ("This paper outlines ..."): what a paper is, not what it says of the thing two papers
+    are compared on ("Conflicts of Interest" answers a comparison of conflicts of interest)."""
+    label = cover_field(unit)
+    if label is not None and query_terms(label) & (query_terms(question) - DOCUMENT_NOUNS):
+        return False
+    return label is not None or summarises(unit.lead)
+
+
 def off_cover(question: str, first: Unit, candidate: Unit) -> bool:
     """A cover-sheet field that supports an answer it is not part of: a paper's author,
     purpose or conflicts of interest say nothing about what its body says, unless the question
@@ -409,14 +426,22 @@ def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         take(min((s.unit for s in scored if s.unit.lead.chunk.id == page
                   and in_contents(s.unit.lead)), key=lambda u: u.lead.offset), CONTENTS_LINES)
         return chosen
+    comparing = len(documents) >= 2 and bool(COMPARE.search(question) or " and " in question)
+    of_the_papers = kind in FRONT_MATTER_TYPES or bool(PAPER_ASKED.search(question))
+    if comparing and not of_the_papers and about_the_paper(question, first.unit):
+        own = first.unit.lead.chunk.doc_id  # its document's body speaks first
+        first = next((s for s in scored if s.unit.lead.chunk.doc_id == own and s.coverage > 0
+                      and not about_the_paper(question, s.unit)), first)
     take(first.unit, max(SECTION_FOLLOWS if first.opening else 1, rest_of_row(first.unit)))
-    if len(documents) >= 2 and (COMPARE.search(question) or " and " in question):
+    if comparing:
         for doc_id in documents[:3]:
             if any(u.lead.chunk.doc_id == doc_id for u in chosen):
                 continue
-            best = next((s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
-                         and not _repeats(s.unit, seen)
-                         and (s.coverage > 0 or kind == "author" and s.typed)), None)
+            parts = [s.unit for s in scored if s.unit.lead.chunk.doc_id == doc_id
+                     and not _repeats(s.unit, seen)
+                     and (s.coverage > 0 or kind == "author" and s.typed)]
+            best = next((u for u in parts if of_the_papers or not about_the_paper(question, u)),
+                        parts[0] if parts else None)
             if best is not None:
                 take(best)
         return chosen

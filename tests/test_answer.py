@@ -854,6 +854,16 @@ def test_a_comparison_of_two_things_gets_a_part_about_each(assistant):
                           "vs system") == []
 
 
+def test_each_paper_in_a_comparison_speaks_from_its_body_not_its_cover_summary(assistant):
+    # "The paper sets out the principles for Place Based Partnerships" (the Sandwell cover)
+    # shares every topic word and says nothing of what a partnership is; page 2 does
+    answer = assistant.ask("what do thriving places and the sandwell paper each say a "
+                           "place-based partnership is?", "public")
+    sandwell = [c for c in answer.citations if c.doc_id.startswith("swbh")]
+    assert sandwell and all(c.page > 1 for c in sandwell), answer.citations
+    assert any(c.doc_id.startswith("nhse-lga") for c in answer.citations)
+
+
 LBBD = "lbbd-hwb-2022-06-14-place-partnership-lead"
 # what staff ask about a paper itself, and where the real papers print it: (question, the
 # first citation's document, page and the words its quote starts with)

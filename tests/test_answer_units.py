@@ -205,6 +205,24 @@ def test_a_comparison_gets_a_unit_from_each_document_it_names():
     assert {u.lead.chunk.doc_id for u in chosen} == {"bob-icb-board", "lbbd-hwb"}
 
 
+def test_a_comparison_takes_each_papers_body_not_its_account_of_itself():
+    # the paper's own summary covers every topic word; what it says of pooled budgets is in
+    # its body, on a later page
+    bob = chunk("This paper outlines our proposals for pooled budgets at place.\n"
+                "Pooled budgets for mental health will be managed at place by the ICB Place "
+                "Director.", page_map=((0, 1), (64, 5)))
+    lbbd = chunk("The partnership will hold pooled budgets through a section 75 agreement.",
+                 doc_id="lbbd-hwb", organisation="Barking and Dagenham Health and Wellbeing Board",
+                 title="Place Partnership Lead")
+    hits = [Hit(bob, 1.0), Hit(lbbd, 0.9)]
+    question = "pooled budgets: what do the bob paper and the b&d paper each say?"
+    scored = score_units(question, units_of(bob, 0) + units_of(lbbd, 1))
+    chosen = select_units(question, scored, hits)
+    bob_parts = [u.lead.text for u in chosen if u.lead.chunk.doc_id == "bob-icb-board"]
+    assert bob_parts and all(not t.startswith("This paper") for t in bob_parts), bob_parts
+    assert any(u.lead.chunk.doc_id == "lbbd-hwb" for u in chosen)
+
+
 def test_a_list_on_one_page_is_one_citation_and_one_across_two_pages_is_two():
     [listed] = [u for u in units_of(MEMBERSHIP, 0) if u.items]
     answer = compose([listed])
