@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 HEADLINE = ("hit@1_doc", "hit@5_doc", "hit@5_page", "mrr_page", "citation_page_precision",
             "first_citation_on_gold_page",
@@ -113,6 +114,13 @@ def _png(fig: Any) -> bytes:
 NA_STUB = 0.025  # height of the outline drawn where a figure does not apply
 
 
+def bar_colours(count: int) -> list[tuple[float, ...]]:
+    """One colour per group, none repeated: the default cycle has ten, and a run has thirteen
+    question kinds (with ten colours, "unanswerable" looked like "comparison" on the chart)."""
+    palette = plt.get_cmap("tab10" if count <= 10 else "tab20").colors
+    return [palette[i % len(palette)] for i in range(count)]
+
+
 def _grouped_bars(title: str, groups: Mapping[str, Mapping[str, Any]],
                   metrics: Sequence[str]) -> bytes:
     """One cluster of bars per metric, one bar per group (kind or retrieval mode), each bar
@@ -120,10 +128,12 @@ def _grouped_bars(title: str, groups: Mapping[str, Mapping[str, Any]],
     many = len(groups) * len(metrics) > 24
     fig, ax = plt.subplots(figsize=(12 if many else 10, 4.6))
     width = 0.8 / max(len(groups), 1)
+    colours = bar_colours(len(groups))
     for i, (name, figures) in enumerate(groups.items()):
         values = [figures.get(m) for m in metrics]
         xs = [x + i * width for x in range(len(metrics))]
-        bars = ax.bar(xs, [NA_STUB if v is None else v for v in values], width, label=name)
+        bars = ax.bar(xs, [NA_STUB if v is None else v for v in values], width, label=name,
+                      color=colours[i])
         for value, bar in zip(values, bars):
             if value is None:  # not applicable: a short hatched outline, unlike a real zero
                 bar.set_edgecolor(bar.get_facecolor())
@@ -140,8 +150,9 @@ def _grouped_bars(title: str, groups: Mapping[str, Mapping[str, Any]],
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title)
-    ax.legend(fontsize="small", ncols=min(len(groups), 7), loc="upper center",
-              bbox_to_anchor=(0.5, -0.3))
+    swatches = [Patch(facecolor=colour, label=name) for name, colour in zip(groups, colours)]
+    ax.legend(handles=swatches, fontsize="small", ncols=min(len(groups), 7),
+              loc="upper center", bbox_to_anchor=(0.5, -0.3))  # solid: n/a stubs are hatched
     return _png(fig)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from evals.__main__ import main as evals_main
-from evals.report import bar_label, report_html, shorten, write_report
+from evals.report import bar_colours, bar_label, report_html, shorten, write_report
 from evals.run import gate_checks, load_thresholds
 from test_eval_gate import FakeAssistant, _run
 from test_widget_browser import SCREENSHOTS, browser
@@ -29,6 +29,13 @@ def results(leaky: bool = False) -> dict:
 
 def test_bar_labels_tell_not_applicable_from_zero():
     assert [bar_label(v) for v in (None, 0.0, 0.5, 1.0)] == ["n/a", "0.00", "0.50", "1.00"]
+
+
+def test_every_question_kind_gets_its_own_bar_colour():
+    from evals.dataset import KINDS
+
+    assert len(set(bar_colours(len(KINDS)))) == len(KINDS)
+    assert len(set(bar_colours(3))) == 3
 
 
 def test_shorten_cuts_at_a_word_with_an_ellipsis():
