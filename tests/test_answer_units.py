@@ -193,15 +193,18 @@ def test_documents_are_named_by_distinctive_words_and_x_and_y():
     assert named_documents("what does a place lead do", hits) == []
 
 
-def test_a_comparison_gets_a_unit_from_each_document_it_names():
-    bob = chunk("BOB place directors report to the ICB Chief Delivery Officer.")
-    lbbd = chunk("The Place Delivery Director reports to the place partnership lead.",
-                 doc_id="lbbd-hwb", organisation="Barking and Dagenham Health and Wellbeing Board",
-                 title="Place Partnership Lead")
-    hits = [Hit(bob, 1.0), Hit(lbbd, 0.9)]
-    question = "who does the bob place director report to, and the b&d delivery director?"
+def compared(question: str, bob: Chunk, lbbd_text: str) -> list:
+    """The units chosen for a comparison of a BOB chunk and a Barking and Dagenham one."""
+    lbbd = chunk(lbbd_text, doc_id="lbbd-hwb", title="Place Partnership Lead",
+                 organisation="Barking and Dagenham Health and Wellbeing Board")
     scored = score_units(question, units_of(bob, 0) + units_of(lbbd, 1))
-    chosen = select_units(question, scored, hits)
+    return select_units(question, scored, [Hit(bob, 1.0), Hit(lbbd, 0.9)])
+
+
+def test_a_comparison_gets_a_unit_from_each_document_it_names():
+    chosen = compared("who does the bob place director report to, and the b&d delivery director?",
+                      chunk("BOB place directors report to the ICB Chief Delivery Officer."),
+                      "The Place Delivery Director reports to the place partnership lead.")
     assert {u.lead.chunk.doc_id for u in chosen} == {"bob-icb-board", "lbbd-hwb"}
 
 
@@ -211,13 +214,8 @@ def test_a_comparison_takes_each_papers_body_not_its_account_of_itself():
     bob = chunk("This paper outlines our proposals for pooled budgets at place.\n"
                 "Pooled budgets for mental health will be managed at place by the ICB Place "
                 "Director.", page_map=((0, 1), (64, 5)))
-    lbbd = chunk("The partnership will hold pooled budgets through a section 75 agreement.",
-                 doc_id="lbbd-hwb", organisation="Barking and Dagenham Health and Wellbeing Board",
-                 title="Place Partnership Lead")
-    hits = [Hit(bob, 1.0), Hit(lbbd, 0.9)]
-    question = "pooled budgets: what do the bob paper and the b&d paper each say?"
-    scored = score_units(question, units_of(bob, 0) + units_of(lbbd, 1))
-    chosen = select_units(question, scored, hits)
+    chosen = compared("pooled budgets: what do the bob paper and the b&d paper each say?", bob,
+                      "The partnership will hold pooled budgets through a section 75 agreement.")
     bob_parts = [u.lead.text for u in chosen if u.lead.chunk.doc_id == "bob-icb-board"]
     assert bob_parts and all(not t.startswith("This paper") for t in bob_parts), bob_parts
     assert any(u.lead.chunk.doc_id == "lbbd-hwb" for u in chosen)
