@@ -36,7 +36,8 @@ FRESH15_SET = Path(__file__).parent / "data" / "fresh15.jsonl"
 # Slack messages with context first), run once on that session's start code before any change
 FRESH16_SET = Path(__file__).parent / "data" / "fresh16.jsonl"
 FRESH17_SET = Path(__file__).parent / "data" / "fresh17.jsonl"
-FRESH_SETS = (FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET)
+FRESH18_SET = Path(__file__).parent / "data" / "fresh18.jsonl"
+FRESH_SETS = (FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET, FRESH18_SET)
 # a second development set (100 questions, two outsiders in the sixteenth session: terse
 # search-box wording and chatty Slack messages): for looking at failures in staff's own wording.
 # It is not fitted on (the answerability model fitted with it refused fewer unanswerable
