@@ -50,7 +50,8 @@ def unsupported_names(question: str, passages: Iterable[str]) -> list[str]:
     return sorted(missing)
 
 
-WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s)?|which|how many|how much)\s+(.*)$", re.I | re.S)
+# "whats": staff in Slack often leave the apostrophe out
+WH_QUESTION = re.compile(r"^\s*(?:what(?:'s|’s|s)?|which|how many|how much)\s+(.*)$", re.I | re.S)
 # words between "what" and the thing asked about ("what is meant by", "what kind of")
 SUBJECT_LEAD = frozenset(
     "is are was were the a an did does do has have will would should can could must might "
@@ -274,6 +275,8 @@ TIME_MENTION = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)?\s+(Jan|Feb|M
 OUTCOME_ASKED = re.compile(
     r"\b(?:did|has|have|had)\b[^?]*?\b(?:actually|ever|end(?:ed)?\s+up|finally|"
     r"eventually|in\s+the\s+end|so\s+far)\b|\bminute[sd]?\b|"
+    # "who was eventually appointed", "what was finally agreed": how it turned out
+    r"\b(?:was|were)\s+(?:\w+\s+){0,3}?(?:eventually|finally|ultimately|in\s+the\s+end)\b|"
     r"\bwhat\s+did\s+(?:the\s+)?(?:\w+\s+)?members\s+say\b", re.I)
 
 
@@ -285,7 +288,9 @@ POST_HOLDER_ASKED = re.compile(
     r"\bwho(?:'s|’s|\s+is|\s+was|\s+will\s+be|\s+has\s+been)\s+(?:the\s+|our\s+|their\s+)?"
     r"(?:new\s+|current\s+|interim\s+|acting\s+)?(?P<post>(?:[\w&-]+\s+){0,5}?" + POST + r")"
     r"(?:\s+designate)?(?=\s*(?:$|[?,;:./–-]|\b(?:in|for|at|of|on|now|currently|today)\b))|"
-    r"\bwho(?:\s+|'s\s+|’s\s+)(?:got|ended\s+up|(?:(?:was|has|had|is)\s+)?(?:been\s+)?(?:appointed|"
+    r"\bwho(?:\s+|'s\s+|’s\s+)(?:got|ended\s+up|(?:(?:was|has|had|is)\s+)?(?:been\s+)?"
+    r"(?:(?:eventually|finally|ultimately|formally|actually|now|then|since|subsequently)\s+)?"
+    r"(?:been\s+)?(?:appointed|"
     r"named|confirmed|chosen|picked|selected|recruited|hired)|took\s+over|replaced|succeeded|"
     r"won)\b(?P<outcome>.*)|"
     # "who did b&d appoint as lead", "who b&d ended up nominating", "who has the icb appointed"

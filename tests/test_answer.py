@@ -215,6 +215,7 @@ def test_extractive_stream_ends_with_the_same_answer_as_ask(assistant):
     ("What is the trust's role?", ["role"]),  # what the owner has, not the owner
     ("What is the LGA's postal address?", []),  # the answer's shape, like "date" or "figure"
     ("What email address do comments go to?", []),
+    ("whats the delegated budget for the oxfordshire place", ["delegated", "budget"]),  # Slack
 ])
 def test_question_subject_is_what_a_what_question_asks_about(question, subject):
     assert question_subject(question) == subject
@@ -547,6 +548,10 @@ def test_the_consultancy_that_prepared_a_report_is_named_from_its_page_about_its
     # "who's been appointed", "who was named": who got a post, in other words
     ("who's been appointed as the icb place director for oxfordshire in bob?",
      ["The ICB Place Director will be the key co-ordinating role for each place."], True),
+    ("who was eventually confirmed as the b&d place partnership lead",  # an adverb between
+     ["Nominations for the Place Partnership Lead are due by 24 June."], True),
+    ("who was finally appointed as the b&d place partnership lead",
+     ["Cllr Maureen Worby is the Place Partnership Lead for the borough."], False),
     ("who was named as the oxfordshire place director",
      ["Dr Jane Smith was appointed Place Director for Oxfordshire in May."], False),
     # who a body appointed or nominated, asked with the body first

@@ -249,6 +249,9 @@ def test_the_shipped_model_matches_the_features_and_rises_with_evidence():
     ("any minutes from the 27 sept board?", True),
     ("what did hwb members say about the paper", True),
     ("how many areas have actually signed a contract so far", True),
+    ("Who was eventually appointed as the B&D Place Partnership Lead?", True),
+    ("what was finally agreed about the oxfordshire place budget", True),
+    ("who was appointed to chair the selection panel", False),  # what the paper says
     ("who has to sign off the place plan", False),
     # what the paper itself asked for, not what came after it
     ("was either board actually being asked to sign anything off", False),
