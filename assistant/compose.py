@@ -366,7 +366,74 @@ def sibling_lists(first: Unit, other: Unit) -> bool:
     return first.is_list and other.is_list and _section(first.lead) == _section(other.lead)
 
 
+# where one question asks several things: "agenda item no, board date, which exec cttee saw
+# it first", "what version is it n when published", "open or exempt, and which wards"
+# ("and" joins parts only before a question word: "Sandwell and West Birmingham" is one name)
+PART_BREAK = re.compile(r"\s*(?:[,;?/]|\s-\s|\b(?:and|n|plus|also)\s+(?=(?:what|which|when|who|"
+                        r"whose|where|how|is|are|was|were|does|do|did|has|have)\b))\s*", re.I)
+MAX_PARTS = 4  # cover lines an answer to a question of several parts quotes
+
+
+def asked_parts(question: str) -> list[set[str]]:
+    """The words of each thing a question asks, less the words every part shares ("the bob
+    paper"): a part is told apart by what only it asks for."""
+    asking = query_terms("what which who whom when where whose how does do did is are was were has have")
+    parts = [query_terms(p) - asking for p in PART_BREAK.split(question)]
+    parts = [p for p in parts if p]
+    shared = set.intersection(*parts) if len(parts) > 1 else set()
+    return [p - shared for p in parts if p - shared]
+
+
+def common_terms(passages: Sequence[Hit]) -> set[str]:
+    """Words at least half the passages (and two) print ("BOB", "paper", "place"): they tell
+    no part of a question from another."""
+    texts = [query_terms(h.chunk.text) for h in passages]
+    counts: dict[str, int] = {}
+    for terms in texts:
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+    return {t for t, n in counts.items() if n >= max(2, len(texts) / 2)}
+
+
+def cover_parts(question: str, chosen: Sequence[Unit], scored: Sequence[Scored],
+                passages: Sequence[Hit]) -> list[Unit]:
+    """For a question asking several things of a paper's front page, the line that answers
+    each part the chosen units do not: "Agenda item: 11" for "agenda item no" beside "Date of
+    Meeting: ..." for "board date". Lines of that page only; empty for any other question."""
+    lead = chosen[0].lead
+    if lead.kind != "line" or lead.chunk.page_of(lead.offset) != 1:
+        return []
+    common = common_terms(passages) | passage_names(passages)
+    parts = [p - common for p in asked_parts(question)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return []
+    found: list[Unit] = []
+    said = query_terms(" ".join(u.text for u in chosen))
+    front = [s.unit for s in scored if s.unit.lead.chunk.doc_id == lead.chunk.doc_id
+             and s.unit.lead.chunk.page_of(s.unit.lead.offset) == 1]
+    for part in parts:
+        if 2 * len(part & said) >= len(part):
+            continue  # half its words are printed already
+        best = max(front, key=lambda u: len(part & query_terms(u.text)), default=None)
+        if best is not None and part & query_terms(best.text) and best not in found:
+            found.append(best)
+            said |= query_terms(best.text)
+    return found[:MAX_PARTS - 1]
+
+
 def select_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
+    """The units an answer quotes (`chosen_units`), then, for a question asking several things
+    of one paper's front page, a line for each thing no chosen unit states yet."""
+    chosen = chosen_units(question, scored, hits)
+    if len(named_documents(question, hits)) < 2:
+        seen = {text for unit in chosen for text in _texts(unit)}
+        chosen += [unit for unit in cover_parts(question, chosen, scored, hits[:CHUNKS_CONSIDERED])
+                   if not _repeats(unit, seen)]
+    return chosen
+
+
+def chosen_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Unit]:
     """The best unit first, then the piece that follows it in its section (the rest of its row
     in a table), then up to two supporting units that add something new; a comparison gets the
     best unit of each document it names."""

@@ -1135,3 +1135,38 @@ def test_a_papers_title_is_answered_from_its_first_page_title_lines():
     texts = quoted("full title of the thriving places doc pls", cover)
     assert texts == ["Thriving places", "Guidance on the development of place-based partnerships "
                      "as part of statutory integrated care systems"], texts
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("bob paper agenda item no, board date, which exec cttee saw it first", 3),
+    ("thriving places guidance - what version is it n when published", 3),
+    ("is the b&d report open or exempt, and which wards does it affect", 2),
+    # "and" inside a name joins no two questions
+    ("Who wrote the Sandwell and West Birmingham trust board paper on place based partnerships?", 1),
+])
+def test_a_question_is_cut_into_the_things_it_asks(question, parts):
+    from assistant.compose import asked_parts
+
+    assert len(asked_parts(question)) == parts
+
+
+BOB_COVER = chunk("BOARD MEETING\nAgenda item: 11\nDate of Meeting: 27 September 2022\n"
+                  "Date and Name of Committee at which Paper Reviewed: ICB Executive 12/09/2022\n"
+                  "Date of Paper: 04/09/2022\nAuthor: Matthew Tait, Interim Chief Delivery Officer",
+                  section="BOARD MEETING", page_map=((0, 1),))
+BOB_BODY = chunk("Place-based partnerships will be committees of the ICB Board. Each place will agree "
+                 "its own terms of reference with the ICB.", page_map=((0, 3),), ordinal=1)
+
+
+def test_each_thing_a_question_asks_of_a_cover_sheet_gets_its_line():
+    several = quoted("bob icb pbp paper agenda item no, board date, which exec cttee saw it first",
+                     BOB_COVER, BOB_BODY)
+    assert several[0].startswith("Date and Name of Committee")
+    assert "Agenda item: 11" in several
+    # one thing asked: no line for what was not asked
+    one = quoted("bob icb pbp paper - which exec cttee saw it first", BOB_COVER, BOB_BODY)
+    assert "Agenda item: 11" not in one
+    # a question the body answers brings no cover lines
+    body = quoted("who does each place agree its own terms of reference with, and when?",
+                  BOB_COVER, BOB_BODY)
+    assert body == ["Each place will agree its own terms of reference with the ICB."]
