@@ -304,6 +304,11 @@ def _page(piece: Sentence) -> tuple[str, int]:
     return piece.chunk.doc_id, piece.chunk.page_of(piece.offset)
 
 
+# a list whose opening points back at what was just said ("They should set out:", "These
+# include:", "The following are expected:"): the list is what the sentence before it is about
+REFERS_BACK = re.compile(r"^(?:they|these|this|those|it|such|the following|which)\b", re.I)
+
+
 def _list_opening(piece: Sentence | None, scored: Sequence[Scored]) -> Unit | None:
     """The list a piece introduces, among the candidate units."""
     if piece is None:
@@ -472,6 +477,12 @@ def chosen_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
             last = Unit(following)
             chosen.append(last)
             seen.update(_texts(last))
+        if unit is first.unit and not last.is_list:
+            announced = _list_opening(piece_after(last), scored)
+            if (announced is not None and REFERS_BACK.match(announced.lead.text)
+                    and not _repeats(announced, seen)):
+                chosen.append(announced)  # "... asked ICSs to confirm ..." then "They should set out:"
+                seen.update(_texts(announced))
 
     person = person_asked(question, [s.unit for s in scored])
     if person is not None:  # "who is zena etheridge": where she is named with her role, only

@@ -1170,3 +1170,22 @@ def test_each_thing_a_question_asks_of_a_cover_sheet_gets_its_line():
     body = quoted("who does each place agree its own terms of reference with, and when?",
                   BOB_COVER, BOB_BODY)
     assert body == ["Each place will agree its own terms of reference with the ICB."]
+
+
+def test_a_list_that_points_back_at_the_answer_comes_with_it():
+    proposals = chunk("NHS England asked ICSs to confirm their initial proposals for place-based "
+                      "arrangements for 2022/23 onwards. These arrangements should be mutually "
+                      "agreed between system partners and refined as needed. They should set out:\n"
+                      "• the configuration, size and boundaries of places\n"
+                      "• the system responsibilities and functions to be carried out at place level\n"
+                      "• the planned governance model", section="Transitioning")
+    other = chunk("Place-based partnerships will agree their own priorities with local people.",
+                  ordinal=1)
+    texts = quoted("what did icss have to confirm in their 2022/23 place proposals", proposals, other)
+    assert texts[0].startswith("NHS England asked ICSs to confirm")
+    assert "They should set out:" in texts  # "They": the proposals just named
+    # a list that opens on its own subject is another topic, not announced by the sentence
+    own = chunk(proposals.text.replace("They should set out:", "Local plans should set out:"),
+                section="Transitioning")
+    assert "Local plans should set out:" not in quoted(
+        "what did icss have to confirm in their 2022/23 place proposals", own, other)
