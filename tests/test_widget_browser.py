@@ -184,6 +184,18 @@ def test_answer_is_rendered_from_parts_with_a_real_list(api_server, browser):
     assert "[" not in plain
 
 
+def test_each_line_of_the_answer_is_its_own_paragraph(api_server, browser):
+    """A cover sheet's fields are quoted one per line: on screen too, not run together."""
+    open_demo(browser, api_server.base_url)
+    answer = ask(browser, "bob pbp paper - agenda item no, board date, and which exec cttee saw it first?")
+    lines = [line for line in answer["answer"].split("\n") if not line.lstrip().startswith("- ")]
+    assert len(lines) >= 3, answer["answer"]
+    paragraphs = last_turn(browser).find_elements("css selector", ".ga-answer p.ga-sentence")
+    assert len(paragraphs) == len(lines)
+    for line, paragraph in zip(lines, paragraphs):
+        assert line.startswith(paragraph.text.split("[")[0].strip())
+
+
 def test_markers_jump_to_their_source_grouped_per_document(api_server, browser):
     open_demo(browser, api_server.base_url)
     answer = ask(browser, "What is a place-based partnership?")

@@ -386,7 +386,9 @@
     this.emit("final", answer);
   };
 
-  /* Sentences run on in a paragraph; consecutive items make one real list. */
+  /* Sentences quoted one after the other run on in a paragraph; each line of the answer's
+     text (another quote: a cover sheet's next field, another page's passage) starts a new
+     one; consecutive items make one real list. */
   Widget.prototype.renderParts = function (answerEl, answer, entries) {
     var self = this;
     var parts = answer.parts || [];
@@ -394,9 +396,17 @@
       answerEl.appendChild(el("p", "ga-sentence", answer.answer));
       return;
     }
+    var lines = String(answer.answer || "").split("\n"), line = -1;
+    function opensLine(text) {  // the part the next line of the text begins with
+      var next = (lines[line + 1] || "").replace(/^\s*- /, "");
+      if (next.indexOf(text) !== 0) return false;
+      line += 1;
+      return true;
+    }
     var paragraph = null, list = null;
     parts.forEach(function (part) {
       var holder;
+      var newLine = opensLine(part.text);
       if (part.kind === "item") {
         if (!list) { list = el("ul", "ga-list"); answerEl.appendChild(list); }
         paragraph = null;
@@ -404,8 +414,10 @@
         list.appendChild(holder);
       } else {
         list = null;
-        if (!paragraph) { paragraph = el("p", "ga-sentence"); answerEl.appendChild(paragraph); }
-        else paragraph.appendChild(document.createTextNode(" "));
+        if (!paragraph || newLine) {
+          paragraph = el("p", "ga-sentence");
+          answerEl.appendChild(paragraph);
+        } else paragraph.appendChild(document.createTextNode(" "));
         holder = el("span", "ga-part");
         paragraph.appendChild(holder);
       }
