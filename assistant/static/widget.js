@@ -386,9 +386,9 @@
     this.emit("final", answer);
   };
 
-  /* Sentences quoted one after the other run on in a paragraph; each line of the answer's
-     text (another quote: a cover sheet's next field, another page's passage) starts a new
-     one; consecutive items make one real list. */
+  /* Sentences of one passage (its marker comes after the last) run on in a paragraph; every
+     other quote (a cover sheet's next field, another page's passage) starts a new one, as in
+     the answer's text and in Slack; consecutive items make one real list. */
   Widget.prototype.renderParts = function (answerEl, answer, entries) {
     var self = this;
     var parts = answer.parts || [];
@@ -396,17 +396,9 @@
       answerEl.appendChild(el("p", "ga-sentence", answer.answer));
       return;
     }
-    var lines = String(answer.answer || "").split("\n"), line = -1;
-    function opensLine(text) {  // the part the next line of the text begins with
-      var next = (lines[line + 1] || "").replace(/^\s*- /, "");
-      if (next.indexOf(text) !== 0) return false;
-      line += 1;
-      return true;
-    }
-    var paragraph = null, list = null;
+    var paragraph = null, list = null, goesOn = false;
     parts.forEach(function (part) {
       var holder;
-      var newLine = opensLine(part.text);
       if (part.kind === "item") {
         if (!list) { list = el("ul", "ga-list"); answerEl.appendChild(list); }
         paragraph = null;
@@ -414,7 +406,7 @@
         list.appendChild(holder);
       } else {
         list = null;
-        if (!paragraph || newLine) {
+        if (!paragraph || !goesOn) {
           paragraph = el("p", "ga-sentence");
           answerEl.appendChild(paragraph);
         } else paragraph.appendChild(document.createTextNode(" "));
@@ -422,6 +414,7 @@
         paragraph.appendChild(holder);
       }
       holder.appendChild(document.createTextNode(part.text));
+      goesOn = part.kind !== "item" && !(part.citations || []).length;
       (part.citations || []).forEach(function (n) {
         var entry = entries.byN[n];
         if (entry) holder.appendChild(self.marker(n, entry));
