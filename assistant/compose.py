@@ -371,6 +371,22 @@ def sibling_lists(first: Unit, other: Unit) -> bool:
     return first.is_list and other.is_list and _section(first.lead) == _section(other.lead)
 
 
+# the word a question asks with, where it opens a clause ("b&d lead - what will they do")
+WH_WORD = re.compile(r"(?:^|[.!?;:]\s+|\s[-–—]\s+)\W*(what|who|how|when|where|why)\b", re.I)
+
+
+def asked_by_label(question: str, first: Unit, scored: Sequence[Scored]) -> Unit | None:
+    """Of the lists beside the first under its heading, the one labelled with the question's
+    own asking word: a role set out as "What:", "Who:" and "How:" answers "what will the
+    lead be doing" with its "What:" list, "who appoints them" with its "Who:" list."""
+    asked = WH_WORD.search(question)
+    if asked is None or not first.is_list:
+        return None
+    label = f"{asked.group(1).lower()}:"
+    return next((s.unit for s in scored if s.unit is not first and sibling_lists(first, s.unit)
+                 and s.unit.lead.text.strip().lower() == label), None)
+
+
 # where one question asks several things: "agenda item no, board date, which exec cttee saw
 # it first", "what version is it n when published", "open or exempt, and which wards"
 # ("and" joins parts only before a question word: "Sandwell and West Birmingham" is one name)
@@ -537,6 +553,10 @@ def chosen_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
                 take(best, 0)
         return chosen
     support = 1 if first.unit.is_list else MAX_SUPPORT
+    labelled = asked_by_label(question, first.unit, scored)
+    if labelled is not None and not _repeats(labelled, seen):
+        take(labelled)  # "what will they be doing": the "What:" list beside "The Role:"
+        support -= 1
     for candidate in scored[1:]:
         if support == 0 or candidate.score < SUPPORT_SHARE * first.score:
             break

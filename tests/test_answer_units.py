@@ -609,7 +609,7 @@ def test_a_second_list_is_shown_when_it_scores_as_well_or_shares_the_first_ones_
 
     def chosen(order: list, scores: list[float]) -> list[str]:
         scored = [Scored(u, s, 0.5, 0.0, 1.0) for u, s in zip(order, scores)]
-        return [u.lead.text for u in select_units("what will the lead do", scored, hits)]
+        return [u.lead.text for u in select_units("the lead's duties", scored, hits)]
 
     # under one heading on one page: parts of one description, both shown
     assert chosen([role, what, who], [1.0, 0.8, 0.5]) == ["The Role:", "What:"]
@@ -1189,3 +1189,25 @@ def test_a_list_that_points_back_at_the_answer_comes_with_it():
                 section="Transitioning")
     assert "Local plans should set out:" not in quoted(
         "what did icss have to confirm in their 2022/23 place proposals", own, other)
+
+
+def test_of_the_lists_beside_the_first_the_one_labelled_with_the_asking_word_is_shown():
+    from assistant.evidence import Scored
+
+    text = ("The Role:\n- A prominent leader\n- A single accountable person\n"
+            "Appointment Process:\n- Nominated by 24 June\n- Confirmed in July\n"
+            "What:\n- Convening key forums\n- Arbitrating and resolving disputes\n"
+            "Who:\n- Selected by partners\n- Already a senior leader\n")
+    role, process, what, who = [u for u in units_of(chunk(text), 0) if u.items]
+    hits = [Hit(role.lead.chunk, 1.0)]
+
+    def chosen(question: str) -> list[str]:
+        scored = [Scored(u, s, 0.5, 0.0, 1.0)
+                  for u, s in zip([role, process, what, who], [1.0, 0.8, 0.7, 0.6])]
+        return [u.lead.text for u in select_units(question, scored, hits)]
+
+    assert chosen("b&d place partnership lead - what will they actually be doing") == [
+        "The Role:", "What:"]
+    assert chosen("who will the lead be?") == ["The Role:", "Who:"]
+    # no list labelled with the asking word: the best-scored sibling, as before
+    assert chosen("the lead's role, in short?") == ["The Role:", "Appointment Process:"]
