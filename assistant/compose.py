@@ -418,11 +418,12 @@ def common_terms(passages: Sequence[Hit]) -> set[str]:
 
 def cover_parts(question: str, chosen: Sequence[Unit], scored: Sequence[Scored],
                 passages: Sequence[Hit]) -> list[Unit]:
-    """For a question asking several things of a paper's front page, the line that answers
-    each part the chosen units do not: "Agenda item: 11" for "agenda item no" beside "Date of
+    """For a question asking several things of a paper's front page (one of the chosen units
+    is a line of it), the line that answers each part the chosen units do not: "Agenda item: 11" for "agenda item no" beside "Date of
     Meeting: ..." for "board date". Lines of that page only; empty for any other question."""
-    lead = chosen[0].lead
-    if lead.kind != "line" or lead.chunk.page_of(lead.offset) != 1:
+    lead = next((u.lead for u in chosen if u.lead.kind == "line"
+                 and u.lead.chunk.page_of(u.lead.offset) == 1), None)
+    if lead is None:
         return []
     common = common_terms(passages) | passage_names(passages)
     parts = [p - common for p in asked_parts(question)]
