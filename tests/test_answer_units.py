@@ -1211,3 +1211,17 @@ def test_of_the_lists_beside_the_first_the_one_labelled_with_the_asking_word_is_
     assert chosen("who will the lead be?") == ["The Role:", "Who:"]
     # no list labelled with the asking word: the best-scored sibling, as before
     assert chosen("the lead's role, in short?") == ["The Role:", "Appointment Process:"]
+
+
+def test_the_other_parts_get_their_cover_lines_when_a_supporting_unit_is_one():
+    from assistant.evidence import Scored
+
+    body = units_of(BOB_BODY, 0)[0]
+    cover = {u.lead.text: u for u in units_of(BOB_COVER, 1)}
+    order = [body, cover["Date of Meeting: 27 September 2022"], cover["Agenda item: 11"]]
+    scored = [Scored(u, s, 0.5, 0.0, 1.0) for u, s in zip(order, [1.0, 0.9, 0.1])]
+    hits = [Hit(BOB_BODY, 1.0), Hit(BOB_COVER, 0.9)]
+    texts = [u.lead.text for u in select_units(
+        "bob paper committees - meeting date, and which agenda item is it?", scored, hits)]
+    assert texts[0] == body.lead.text and "Date of Meeting: 27 September 2022" in texts
+    assert "Agenda item: 11" in texts
