@@ -168,7 +168,7 @@ def test_thresholds_file_holds_the_agreed_gate():
     assert load_thresholds() == {
         "max_confidential_leaks": 0, "min_hit_at_5_page": 0.95, "min_refusal_unanswerable": 0.85,
         "min_key_fact_recall": 0.77, "min_answered_rate": 0.94,
-        "min_citation_page_precision": 0.73, "clearances": ["public", "confidential"]}
+        "min_citation_page_precision": 0.74, "clearances": ["public", "confidential"]}
 
 
 def test_report_and_compare_are_written_from_a_run(tmp_path, capsys):
