@@ -292,9 +292,10 @@ def stray_cover_field(question: str, unit: Unit) -> bool:
     date, contact, summary, who; "which agenda item was the bob paper"), or one whose words its
     label mostly names ("is it a key decision": "Key Decision")."""
     label = cover_field(unit)
-    if (label is None or answer_type(question) in FRONT_MATTER_TYPES + ("who",)
+    kind = answer_type(question)
+    if (label is None or kind in FRONT_MATTER_TYPES or kind == "who" and label in PEOPLE_FIELDS
             or query_terms(question) & DOCUMENT_NOUNS):  # "what is the board asked ... the paper"
-        return False
+        return False  # a who-question is answered by the fields naming people, not the title
     asked = (query_terms(keyword_query(question))
              - query_terms(" ".join(document_names(unit.lead.chunk))))
     return bool(asked) and len(asked & query_terms(label)) / len(asked) < FIELD_SHARE

@@ -1225,3 +1225,17 @@ def test_the_other_parts_get_their_cover_lines_when_a_supporting_unit_is_one():
         "bob paper committees - meeting date, and which agenda item is it?", scored, hits)]
     assert texts[0] == body.lead.text and "Date of Meeting: 27 September 2022" in texts
     assert "Agenda item: 11" in texts
+
+
+def test_a_who_question_is_answered_by_the_cover_fields_that_name_people_not_its_title():
+    from assistant.compose import stray_cover_field
+
+    cover = chunk("HEALTH AND WELLBEING BOARD\nTitle: Place Partnership Lead - ICS Place Based "
+                  "Partnership\nReport Author: Jane Leaman, Consultant in Public Health",
+                  section="HEALTH AND WELLBEING BOARD", page_map=((0, 1),), doc_id="lbbd-hwb",
+                  title="Place Partnership Lead")
+    units = {u.lead.text.split(":")[0]: u for u in units_of(cover, 0)}
+    question = "who decides the place lead if partners can't agree?"
+    assert stray_cover_field(question, units["Title"])
+    assert not stray_cover_field(question, units["Report Author"])
+    assert not stray_cover_field("what is the title of the b&d place lead report?", units["Title"])
