@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.dataset import (DEV16_SET, DEV_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET,
-                           FRESH17_SET, FRESH18_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
+                           FRESH17_SET, FRESH18_SET, FRESH19_SET, HOLDOUT2_SET, HOLDOUT3_SET,
+                           HOLDOUT4_SET,
                            HOLDOUT_SET,
                            DatasetError, load_questions, read_manifest, validate_questions)
 
@@ -83,7 +84,8 @@ def _sets(args: argparse.Namespace) -> int:
     from evals.run import side_by_side
 
     files = args.questions or [DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
-                               FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET, FRESH18_SET, DEV16_SET]
+                               FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET, FRESH18_SET, FRESH19_SET,
+                               DEV16_SET]
     names = [f.stem for f in files]
     if len(set(names)) != len(names):
         print("question files need distinct names (they label the columns)", file=sys.stderr)
@@ -167,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sets = sub.add_parser(
         "sets", help="run several question sets and print their figures side by side",
-        description="Run each question file (default: dev, holdout to holdout4, fresh14 to fresh18, dev16) under each "
+        description="Run each question file (default: dev, holdout to holdout4, fresh14 to fresh19, dev16) under each "
                     "clearance, write each one's report under --out/<file name>/, and print "
                     "their figures side by side with each set's gap to the first.")
     sets.add_argument("--questions", type=Path, action="append",

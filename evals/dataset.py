@@ -37,7 +37,8 @@ FRESH15_SET = Path(__file__).parent / "data" / "fresh15.jsonl"
 FRESH16_SET = Path(__file__).parent / "data" / "fresh16.jsonl"
 FRESH17_SET = Path(__file__).parent / "data" / "fresh17.jsonl"
 FRESH18_SET = Path(__file__).parent / "data" / "fresh18.jsonl"
-FRESH_SETS = (FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET, FRESH18_SET)
+FRESH19_SET = Path(__file__).parent / "data" / "fresh19.jsonl"
+FRESH_SETS = (FRESH14_SET, FRESH15_SET, FRESH16_SET, FRESH17_SET, FRESH18_SET, FRESH19_SET)
 # a second development set (100 questions, two outsiders in the sixteenth session: terse
 # search-box wording and chatty Slack messages): for looking at failures in staff's own wording.
 # It is not fitted on (the answerability model fitted with it refused fewer unanswerable

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from evals.dataset import (DEV16_SET, DEV_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET,
-                           FRESH17_SET, FRESH18_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET,
-                           HOLDOUT_SET,
+                           FRESH17_SET, FRESH18_SET, FRESH19_SET, HOLDOUT2_SET, HOLDOUT3_SET,
+                           HOLDOUT4_SET, HOLDOUT_SET,
                            KINDS, DatasetError, Question, load_corpus_pages, load_questions,
                            parse_question, read_manifest, validate_question, validate_questions)
 
@@ -115,7 +115,9 @@ HOLDOUTS = (HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET)
      "comparison", 8),
     (FRESH18_SET, HOLDOUTS + (FRESH14_SET, FRESH15_SET, FRESH16_SET, DEV16_SET, FRESH17_SET),
      74, 12, "false_premise", 6),
-], ids=["fresh14", "fresh15", "fresh16", "dev16", "fresh17", "fresh18"])
+    (FRESH19_SET, HOLDOUTS + (FRESH14_SET, FRESH15_SET, FRESH16_SET, DEV16_SET, FRESH17_SET,
+                              FRESH18_SET), 54, 10, "paraphrase", 10),
+], ids=["fresh14", "fresh15", "fresh16", "dev16", "fresh17", "fresh18", "fresh19"])
 def test_each_fresh_batch_is_valid_and_apart_from_every_set_before_it(
         questions, path, before, size, unanswerable, kind, of_kind):
     fresh = load_questions(path)
@@ -132,7 +134,7 @@ def test_no_question_set_holds_the_questions_issue_11_asks_people_to_try_by_hand
         return " ".join(text.casefold().replace("&", "and").rstrip("?").split())
 
     sets = (DEV_SET, HOLDOUT_SET, HOLDOUT2_SET, HOLDOUT3_SET, HOLDOUT4_SET, FRESH14_SET,
-            FRESH15_SET, FRESH16_SET, DEV16_SET, FRESH17_SET, FRESH18_SET)
+            FRESH15_SET, FRESH16_SET, DEV16_SET, FRESH17_SET, FRESH18_SET, FRESH19_SET)
     asked = {words(q.question) for path in sets for q in load_questions(path)}
     assert not asked & {words(q) for q in HAND_TRIED}
 
@@ -310,7 +312,7 @@ def test_validate_command_reports_ok_for_the_dev_set_and_the_second_holdout(path
 
 
 @pytest.mark.parametrize("held", [HOLDOUT4_SET, FRESH14_SET, FRESH15_SET, FRESH16_SET,
-                                  FRESH17_SET, FRESH18_SET])
+                                  FRESH17_SET, FRESH18_SET, FRESH19_SET])
 def test_the_answerability_fit_refuses_a_set_that_measures_what_was_not_fitted(held, capsys):
     from evals.fit import main
 
