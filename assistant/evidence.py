@@ -28,7 +28,8 @@ PERSON = re.compile(r"\b(Author|Report of|Sponsor|Chair(man)?|Director|Officer|E
 WHEN = re.compile(r"^\s*(when\b|(by|until|till) when|(by|on|from)? ?what (date|day|month|year|"
                   r"time)|what (is|was) the (date|deadline|timescale))|"
                   r"\b(deadlines?|dates?|dated|by when|timescales?|timelines?|timetables?|"
-                  r"time ?frames?)\b", re.I)
+                  r"time ?frames?)\b|"
+                  r"\bwhen (was|were|is|are|did|does|do|will|would|should|must|can|could)\b", re.I)
 ASKS_DEADLINE = re.compile(r"\b(by|until|till) (what|which) (date|day|month|time)|"
                            r"\b(by|until|till) when\b|\bdeadline\b", re.I)
 DEADLINE = re.compile(r"\b(by|until|till|before|no later than)\s+(the\s+)?(end of\s+)?"

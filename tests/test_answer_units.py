@@ -65,6 +65,8 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("What is the LGA's address?", "contact"),
     ("how do i sign up for the integrated care bulletin", "contact"),
     ("which areas will the partnerships address?", "list"),  # a verb, not a postal address
+    ("which version of the guidance is this and when was it published?", "when"),  # a later part
+    ("what happens when the partners cannot agree a nominee?", "fact"),  # "when" a condition
 ])
 def test_answer_type_is_read_from_the_question(question, kind):
     assert answer_type(question) == kind
