@@ -294,7 +294,8 @@ def stray_cover_field(question: str, unit: Unit) -> bool:
     label = cover_field(unit)
     kind = answer_type(question)
     if (label is None or kind in FRONT_MATTER_TYPES or kind == "who" and label in PEOPLE_FIELDS
-            or query_terms(question) & DOCUMENT_NOUNS):  # "what is the board asked ... the paper"
+            or query_terms(question) & DOCUMENT_NOUNS  # "what is the board asked ... the paper"
+            or FIRST_PAGES.search(question)):  # "on the bob cover sheet, which ... is ticked"
         return False  # a who-question is answered by the fields naming people, not the title
     asked = (query_terms(keyword_query(question))
              - query_terms(" ".join(document_names(unit.lead.chunk))))

@@ -1241,3 +1241,15 @@ def test_a_who_question_is_answered_by_the_cover_fields_that_name_people_not_its
     assert stray_cover_field(question, units["Title"])
     assert not stray_cover_field(question, units["Report Author"])
     assert not stray_cover_field("what is the title of the b&d place lead report?", units["Title"])
+
+
+def test_a_question_about_the_cover_sheet_may_be_answered_by_any_of_its_fields():
+    from assistant.compose import stray_cover_field
+
+    cover = chunk("BOARD MEETING\nDate of Meeting: 27 September 2022\nConflicts of Interest "
+                  "Board partner members are likely to be members of place-based partnerships",
+                  section="BOARD MEETING", page_map=((0, 1),))
+    field = next(u for u in units_of(cover, 0) if u.lead.text.startswith("Conflicts"))
+    assert stray_cover_field("which option is ticked for partner members?", field)
+    assert not stray_cover_field("on the bob cover sheet, which option is ticked for partner "
+                                 "members?", field)
