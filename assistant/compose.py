@@ -17,7 +17,8 @@ from assistant.citations import neutralise_markers
 from assistant.answerability import (PRECEDENTS, Features, Model, like_unanswerable,
                                      load_model)
 from assistant.evidence import (AUTHOR, CONTACT, CONTENTS_ASKED, DATE, DOCUMENT_NOUNS, FIELD_SHARE,
-                                Scored, answer_type, in_contents, on_cover_sheet, person_asked, states_title,
+                                Scored, answer_type, in_contents, on_cover_sheet, opens_section,
+                                person_asked, states_title,
                                 score_units, summarises)
 from assistant.places import places_named
 from assistant.refusal import (NAME_ASKED, OUTCOME_ASKED, asked_subject, question_subject, unstated_notice, unsupported_names,
@@ -605,17 +606,23 @@ def page_groups(unit: Unit) -> list[list[Sentence]]:
     return groups
 
 
+ROW_LABEL_WORDS = 5  # a row's label or a short heading ("Executive leads", "Lead provider")
 BARE_LABEL = re.compile(r"^\w+(\s+\w+)?:$")  # "What:", "Who:", "Appointment Process:"
 
 
 def with_its_heading(lead: Sentence, text: str) -> str:
-    """A bare label ("What:") says what its list is about only through its section heading:
-    the heading goes before it ("2.2 Place Delivery Role — What:"), so a reader sees whose
-    list it is."""
-    if not BARE_LABEL.match(text):
-        return text
+    """A bare label ("What:") says what its list is about only through its section heading,
+    and the cell of a table row what it describes only through the row's label: the heading
+    goes before it ("2.2 Place Delivery Role — What:", "Executive leads — Take formal
+    responsibility for statutory functions ..."), so a reader sees whose it is. Only a short
+    heading printed straight above the piece is put there (a label, not a quote)."""
     heading = lead.chunk.section_of(lead.offset).split(" > ")[-1].strip()
-    return f"{heading} — {text}" if heading and heading.lower() != text.lower() else text
+    if not heading or heading.lower() in text.lower():
+        return text
+    if BARE_LABEL.match(text) or (len(heading.split()) <= ROW_LABEL_WORDS
+                                  and opens_section(Unit(lead))):
+        return f"{heading} — {text}"
+    return text
 
 
 def continues(previous: Sentence, unit: Unit) -> bool:
@@ -681,8 +688,8 @@ def compose(units: Sequence[Unit]) -> Answer:
                     labelled = with_its_heading(piece, text)
                     lines.append(f"{labelled}{suffix}")
                     parts.append(AnswerPart(text=labelled, citations=marker))
-                    if not unit.items and labelled == text:
-                        run = (piece, n)
+                    if not unit.items and not BARE_LABEL.match(text):
+                        run = (piece, n)  # the next sentence printed after it runs on
                     continue
                 indent = "  " * max(piece.depth - base, 0) if piece is not unit.lead else ""
                 lines.append(f"{indent}- {text}{suffix}")

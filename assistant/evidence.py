@@ -274,11 +274,18 @@ def opens_section(unit: Unit) -> bool:
     return False
 
 
+# a question picking one member of a set ("which of the leadership roles ...", "which one of
+# the options"): what is asked of the member matters, the set only says where to look
+ONE_OF = re.compile(r"\bwhich (one |ones )?of (the|these|those|its|their|our)\b", re.I)
+
+
 def named_openings(question: str, units: Sequence[Unit]) -> list[bool]:
     """For each unit, whether it opens a section the question names by its whole heading
     ("What are the financial implications ...?" and "4.4 Financial Implications" then
     "Clarification pending at the time of writing."): what follows a heading answers it, like
     a field's value follows its label. A heading that is the paper's title names the paper."""
+    if ONE_OF.search(question):  # "which of the leadership roles carries statutory
+        return [False] * len(units)  # functions": one of what the heading names, not its opening
     asked = query_terms(question)
     headings = [heading_of(u.lead.chunk, u.lead.offset) for u in units]
     found = terms_of(headings + [u.lead.chunk.title for u in units])

@@ -943,8 +943,16 @@ def test_a_bare_label_is_shown_under_its_section_heading():
     answer = compose([listed])
     assert answer.answer.splitlines()[0] == "2.2 Place Delivery Role — What: [1]"
     assert answer.citations[0].quote.startswith("What:")  # the quote stays verbatim
-    sentence = _sectioned([("Roles", ["The lead convenes partners."])])
-    assert compose(units_of(sentence, 0)[1:2]).answer == "The lead convenes partners. [1]"
+    rows = _sectioned([("Executive leads", ["Take responsibility for functions.",
+                                             "They are employees of the statutory body."])])
+    opening, second = [u for u in units_of(rows, 0) if u.lead.kind == "sentence"]
+    assert compose([opening]).answer == ("Executive leads — Take responsibility for functions. "
+                                         "[1]")  # a row's label says what its cell describes
+    assert compose([opening]).citations[0].quote == "Take responsibility for functions."
+    assert compose([second]).answer == "They are employees of the statutory body. [1]"
+    long = _sectioned([("How the partnership will work with the wider system",
+                        ["The lead convenes partners."])])
+    assert compose(units_of(long, 0)[1:2]).answer == "The lead convenes partners. [1]"
 
 
 def test_a_table_row_is_quoted_whole_and_prose_takes_one_following_sentence():
@@ -1253,3 +1261,21 @@ def test_a_question_about_the_cover_sheet_may_be_answered_by_any_of_its_fields()
     assert stray_cover_field("which option is ticked for partner members?", field)
     assert not stray_cover_field("on the bob cover sheet, which option is ticked for partner "
                                  "members?", field)
+
+
+def test_one_member_of_a_set_is_answered_by_what_is_asked_of_it_not_the_sets_opening():
+    """"Which of the leadership roles carries statutory functions" names the section "Leadership
+    roles" only to say where to look: its opening sentence is no answer, the row that carries
+    the functions is."""
+    from assistant.evidence import named_openings
+
+    paper = _sectioned([("Leadership roles", ["There is a range of roles at place."]),
+                        ("Executive leads", ["Take formal responsibility for statutory "
+                                             "functions delegated to the partnership."])])
+    units = [u for u in units_of(paper, 0) if u.lead.kind == "sentence"]
+    assert named_openings("what does the guidance say about leadership roles?", units)[0]
+    assert not any(named_openings("which of the leadership roles carries statutory functions?",
+                                  units))
+    best = score_units("which of the leadership roles carries delegated statutory functions?",
+                       units)[0]
+    assert best.unit.lead.text.startswith("Take formal responsibility")
