@@ -116,6 +116,11 @@ SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|typ
              r"responsibilities|duties|benefits|challenges|activities|capabilities|models|"
              r"arrangements|sub-committees|committees|recommendations|requirements|issues|"
              r"barriers|lessons|actions|groups|organisations|partners|documents|features")
+# where a message's own question starts after what it says first ("swbh paper says lots of
+# partnerships failed elsewhere - what were the usual reasons?"; "Doing a session next month.
+# what does the guidance say ...")
+CLAUSE_BREAK = re.compile(r"(?<=[.?!])\s+|\s+[-–—]+\s+|:\s+")
+TABLE_ASKED = re.compile(r"\b(tables?|rows?|columns?)\b", re.I)  # its rows are prose, not a list
 # "what are s75 agreements used for?" asks what something is for, not for a set
 PURPOSE = re.compile(r"\b(used|meant|supposed|intended)\s+(for|to)\b", re.I)
 LIST = re.compile(rf"^\s*(what|which)\s+(are|were)\b|^\s*(what|which)\s+(\w+\s+){{0,2}}"
@@ -206,7 +211,9 @@ def answer_type(question: str) -> str:
         return "who"
     if defined_term(question):
         return "define"
-    if LIST.search(question) and not PURPOSE.search(question):
+    if (LIST.search(question) or not TABLE_ASKED.search(question)
+            and any(LIST.search(clause) for clause in CLAUSE_BREAK.split(question))) \
+            and not PURPOSE.search(question):
         return "list"
     return "fact"
 

@@ -67,6 +67,9 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("which areas will the partnerships address?", "list"),  # a verb, not a postal address
     ("which version of the guidance is this and when was it published?", "when"),  # a later part
     ("what happens when the partners cannot agree a nominee?", "fact"),  # "when" a condition
+    ("swbh paper says partnerships failed elsewhere - what were the usual reasons?", "list"),
+    ("Prepping for the board. Which areas will the partnerships own?", "list"),  # after context
+    ("table 1 promote health row - what sort of things count", "fact"),  # a row is prose
 ])
 def test_answer_type_is_read_from_the_question(question, kind):
     assert answer_type(question) == kind
