@@ -399,6 +399,16 @@ def label_above(piece: Sentence) -> str:
     return above[-1].text.rstrip(": ") if above else ""
 
 
+def label_over(lead: Sentence, printed: Sequence) -> str:
+    """The label line printed straight above a piece ("Safeguarding" over its paragraph in
+    BOB's Annex 2), which the layout did not mark as a heading: it names what the paragraph is
+    about as a heading would; "" if the line above is anything else."""
+    above = [p for p in printed if p.offset < lead.offset]
+    if above and above[-1].kind == "line" and is_label(above[-1].text):
+        return above[-1].text
+    return ""
+
+
 @dataclass(frozen=True)
 class Scored:
     """A unit, its score and the features behind it."""
@@ -478,8 +488,13 @@ def score_units(question: str, units: Sequence[Unit],
         terms -= DOCUMENT_NOUNS | APPENDIX_WORDS
     if kind == "title":  # "full title of the thriving places doc": the paper is named
         terms -= DOCUMENT_NOUNS | TITLE_WORDS
+    printed: dict[str, list] = {}  # each chunk's pieces, split once
+    for u in units:
+        if u.lead.chunk.id not in printed:
+            printed[u.lead.chunk.id] = pieces_of(u.lead.chunk)
     leads = terms_of([u.lead.text for u in units]
-                     + [u.lead.chunk.section_of(u.lead.offset) for u in units]
+                     + [f"{u.lead.chunk.section_of(u.lead.offset)} "
+                        f"{label_over(u.lead, printed[u.lead.chunk.id])}" for u in units]
                      + [i.text for u in units for i in u.items])
     lead_terms, heading_terms = leads[:len(units)], leads[len(units):2 * len(units)]
     flat = iter(leads[2 * len(units):])

@@ -1282,3 +1282,15 @@ def test_one_member_of_a_set_is_answered_by_what_is_asked_of_it_not_the_sets_ope
     best = score_units("which of the leadership roles carries delegated statutory functions?",
                        units)[0]
     assert best.unit.lead.text.startswith("Take formal responsibility")
+
+
+def test_a_label_line_over_a_paragraph_names_what_the_paragraph_is_about():
+    """BOB's Annex 2 prints "Safeguarding" as a plain line over its paragraph: the paragraph
+    is about safeguarding as if the line were its heading, so the words count as the heading's."""
+    annex = chunk("Annex 2 System Areas\nSafeguarding\nThe ICB has statutory responsibilities "
+                  "discharged in partnership with local authorities.\nMedicines Management\nLeads "
+                  "will be linked into ICB place meetings.", section="Annex 2 System Areas")
+    scored = {s.unit.lead.text[:8]: s for s in score_units(
+        "who handles safeguarding responsibilities?", units_of(annex, 0))}
+    assert scored["The ICB "].heading > 0 and scored["Leads wi"].heading == 0
+    assert scored["The ICB "].score > scored["Leads wi"].score
