@@ -375,7 +375,9 @@ def sibling_lists(first: Unit, other: Unit) -> bool:
 
 
 # the word a question asks with, where it opens a clause ("b&d lead - what will they do")
-WH_WORD = re.compile(r"(?:^|[.!?;:]\s+|\s[-–—]\s+)\W*(what|who|how|when|where|why)\b", re.I)
+WH_WORD = re.compile(r"['‘\"“](what|who|how|when|where|why)['’\"”]|"  # "just the 'what' part"
+                     r"(?:^|[.!?;:]\s+|\s[-–—]\s+|\b(?:me|know|idea|wondering|explain|confirm)\s+)"
+                     r"\W*(what|who|how|when|where|why)\b", re.I)
 
 
 def asked_by_label(question: str, first: Unit, scored: Sequence[Scored]) -> Unit | None:
@@ -385,7 +387,7 @@ def asked_by_label(question: str, first: Unit, scored: Sequence[Scored]) -> Unit
     asked = WH_WORD.search(question)
     if asked is None or not first.is_list:
         return None
-    label = f"{asked.group(1).lower()}:"
+    label = f"{(asked.group(1) or asked.group(2)).lower()}:"
     return next((s.unit for s in scored if s.unit is not first and sibling_lists(first, s.unit)
                  and s.unit.lead.text.strip().lower() == label), None)
 

@@ -1222,6 +1222,8 @@ def test_of_the_lists_beside_the_first_the_one_labelled_with_the_asking_word_is_
     assert chosen("b&d place partnership lead - what will they actually be doing") == [
         "The Role:", "What:"]
     assert chosen("who will the lead be?") == ["The Role:", "Who:"]
+    assert chosen("can someone remind me what the lead is meant to do?") == ["The Role:", "What:"]
+    assert chosen("the lead's job, just the 'what' part pls") == ["The Role:", "What:"]
     # no list labelled with the asking word: the best-scored sibling, as before
     assert chosen("the lead's role, in short?") == ["The Role:", "Appointment Process:"]
 
