@@ -11,7 +11,7 @@ from assistant.retrieve import document_names, keyword_query, query_terms, terms
 from assistant.units import CAPTION, Sentence, Unit
 from core.models import Chunk
 from ingest.layout import COVER_LABELS
-from ingest.pieces import heading_of, pieces_of
+from ingest.pieces import Piece, heading_of, pieces_of
 
 DATE = re.compile(r"\b(\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(January|February|March|April|May|June|"
                   r"July|August|September|October|November|December)|(January|February|March|"
@@ -399,7 +399,7 @@ def label_above(piece: Sentence) -> str:
     return above[-1].text.rstrip(": ") if above else ""
 
 
-def label_over(lead: Sentence, printed: Sequence) -> str:
+def label_over(lead: Sentence, printed: Sequence[Piece]) -> str:
     """The label line printed straight above a piece ("Safeguarding" over its paragraph in
     BOB's Annex 2), which the layout did not mark as a heading: it names what the paragraph is
     about as a heading would; "" if the line above is anything else."""
@@ -488,7 +488,7 @@ def score_units(question: str, units: Sequence[Unit],
         terms -= DOCUMENT_NOUNS | APPENDIX_WORDS
     if kind == "title":  # "full title of the thriving places doc": the paper is named
         terms -= DOCUMENT_NOUNS | TITLE_WORDS
-    printed: dict[str, list] = {}  # each chunk's pieces, split once
+    printed: dict[str, list[Piece]] = {}  # each chunk's pieces, split once
     for u in units:
         if u.lead.chunk.id not in printed:
             printed[u.lead.chunk.id] = pieces_of(u.lead.chunk)
