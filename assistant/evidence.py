@@ -120,6 +120,18 @@ SET_NOUNS = (r"options|roles|areas|principles|members|membership|aims|themes|typ
 # partnerships failed elsewhere - what were the usual reasons?"; "Doing a session next month.
 # what does the guidance say ...")
 CLAUSE_BREAK = re.compile(r"(?<=[.?!])\s+|\s+[-–—]+\s+|:\s+")
+ASKING = re.compile(r"\?\s*$|^\W*(what|which|who|whom|whose|how|when|where|why|is|are|was|"
+                    r"were|does|do|did|can|could|should|will|would|has|have|any)\b", re.I)
+
+
+def asking_clauses(question: str) -> str:
+    """The clauses of a message that ask (a question word first or a question mark last), not
+    what it says around them ("... want to forward the link to a colleague"); the whole message
+    when no clause asks."""
+    asking = [c for c in CLAUSE_BREAK.split(question) if c.strip() and ASKING.search(c.strip())]
+    return " ".join(asking) if asking else question
+
+
 TABLE_ASKED = re.compile(r"\b(tables?|rows?|columns?)\b", re.I)  # its rows are prose, not a list
 # "what are s75 agreements used for?" asks what something is for, not for a set
 PURPOSE = re.compile(r"\b(used|meant|supposed|intended)\s+(for|to)\b", re.I)
@@ -205,7 +217,7 @@ def answer_type(question: str) -> str:
         return "appendix"
     if AUTHOR_ASKED.search(question):
         return "author"
-    if CONTACT_ASKED.search(question):
+    if CONTACT_ASKED.search(asking_clauses(question)):  # not "... want to forward the link"
         return "contact"
     if WHO.search(question):
         return "who"

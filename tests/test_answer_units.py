@@ -70,6 +70,7 @@ def chunk(text: str, *, doc_id: str = "bob-icb-board", page_map=(), section: str
     ("swbh paper says partnerships failed elsewhere - what were the usual reasons?", "list"),
     ("Prepping for the board. Which areas will the partnerships own?", "list"),  # after context
     ("table 1 promote health row - what sort of things count", "fact"),  # a row is prose
+    ("are b&d advertising the lead post? want to forward the link to a colleague", "fact"),
 ])
 def test_answer_type_is_read_from_the_question(question, kind):
     assert answer_type(question) == kind
