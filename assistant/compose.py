@@ -258,17 +258,23 @@ COMPARED = [re.compile(p, re.I) for p in (
 
 
 MAX_SIDE_WORDS = 6
+SIDE_BREAK = re.compile(r",\s*(?:and\s+|or\s+)?", re.I)  # three or more things compared
 
 
 def compared_sides(question: str) -> list[set[str]]:
-    """What a question compares when it names two things ("difference between a joint
-    committee and a committee of a statutory body", "lead provider vs joint committee"): each
-    side's own words, those the two share ("committee") left out; [] otherwise."""
+    """What a question compares when it names two things or more ("difference between a joint
+    committee and a committee of a statutory body", "lead provider vs joint committee", "a
+    convenor, an executive lead and a programme lead"): each side's own words, those it shares
+    with another ("committee", "lead") left out; [] otherwise."""
     match = next((m for pattern in COMPARED if (m := pattern.search(question))), None)
-    if match is None or any(len(match[side].split()) > MAX_SIDE_WORDS for side in ("a", "b")):
+    if match is None:
+        return []
+    named = [*SIDE_BREAK.split(match["a"]), match["b"]]  # "a convenor, an exec lead and ..."
+    if any(len(side.split()) > MAX_SIDE_WORDS for side in named):
         return []  # "by when will bob have worked out which bits sit with place vs system"
-    a, b = (query_terms(keyword_query(match[side])) for side in ("a", "b"))
-    sides = [a - b, b - a]
+    words = [query_terms(keyword_query(side)) for side in named]
+    sides = [own - set().union(*(w for j, w in enumerate(words) if j != i))
+             for i, own in enumerate(words)]
     return sides if all(sides) else []
 
 
@@ -550,7 +556,8 @@ def chosen_units(question: str, scored: Sequence[Scored], hits: Sequence[Hit]) -
         return chosen
     sides = compared_sides(question)
     if sides:  # "difference between a joint committee and a committee of a statutory body"
-        for side, other in (sides, sides[::-1]):
+        for i, side in enumerate(sides):
+            other = set().union(*(s for j, s in enumerate(sides) if j != i))
             if any(_about_side(u, side, other) for u in chosen):
                 continue
             best = next((s.unit for s in scored[1:] if _about_side(s.unit, side, other)

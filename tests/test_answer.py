@@ -859,6 +859,20 @@ def test_a_comparison_of_two_things_gets_a_part_about_each(assistant):
                           "vs system") == []
 
 
+def test_a_comparison_of_three_things_gets_a_part_about_each(assistant):
+    # Table 3's three leadership roles, each its own row; "lead" is shared, so no side's word
+    from assistant.compose import compared_sides
+
+    assert compared_sides("difference between a partnership convenor, an exec lead and a "
+                          "programme lead") == [{"partnership", "convenor"}, {"execut"},
+                                                {"programm"}]
+    answer = assistant.ask("table 3 of thriving places - what's the difference between a "
+                           "partnership convenor, an exec lead and a programme lead?", "public")
+    assert not answer.refused
+    sections = {c.section.split(" > ")[-1] for c in answer.citations}
+    assert {"Partnership convenor", "Executive leads", "Programme leads"} <= sections, sections
+
+
 def test_each_paper_in_a_comparison_speaks_from_its_body_not_its_cover_summary(assistant):
     # "The paper sets out the principles for Place Based Partnerships" (the Sandwell cover)
     # shares every topic word and says nothing of what a partnership is; page 2 does
